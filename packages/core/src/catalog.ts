@@ -1,0 +1,116 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { WebhookEnvelope } from './envelope';
+import { ConfigurationError, type PayloadIssue, WebhookPayloadError } from './errors';
+
+/** One event type: its payload schema (any Standard Schema: zod, valibot, arktype…), a description and an example. */
+export interface EventDefinition<TSchema extends StandardSchemaV1 = StandardSchemaV1> {
+  /** Validates `data`; its output type is the handler's payload type. */
+  schema: TSchema;
+  /** One sentence for docs and the settings page. */
+  description?: string;
+  /** A realistic payload, used by test sends and docs. Must pass the schema. */
+  example?: StandardSchemaV1.InferInput<TSchema>;
+  /** Marks the event as deprecated in catalogs and docs. */
+  deprecated?: boolean;
+}
+
+/** A map of event type names to their definitions. */
+export type EventDefinitions = Record<string, EventDefinition>;
+
+/** The event type names of a catalog. */
+export type EventName<TCatalog extends EventCatalog> = keyof TCatalog['definitions'] & string;
+
+/** The validated payload type of event `TName`. */
+export type EventData<TCatalog extends EventCatalog, TName extends EventName<TCatalog>> = StandardSchemaV1.InferOutput<
+  TCatalog['definitions'][TName]['schema']
+>;
+
+/** The payload type a sender must supply for event `TName` (the schema's input). */
+export type EventInput<TCatalog extends EventCatalog, TName extends EventName<TCatalog>> = StandardSchemaV1.InferInput<
+  TCatalog['definitions'][TName]['schema']
+>;
+
+/** A verified, validated event of type `TName`: the envelope with typed `data`. */
+export type WebhookEvent<TCatalog extends EventCatalog, TName extends EventName<TCatalog> = EventName<TCatalog>> = {
+  [N in TName]: WebhookEnvelope<N, EventData<TCatalog, N>>;
+}[TName];
+
+/** The declared events of a webhook product, with validation. Create it with {@link defineEvents}. */
+export interface EventCatalog<TDefinitions extends EventDefinitions = EventDefinitions> {
+  /** The definitions as declared. */
+  readonly definitions: TDefinitions;
+  /** Every event type name, in declaration order. */
+  readonly names: ReadonlyArray<keyof TDefinitions & string>;
+  /** True when `type` is declared. */
+  has(type: string): type is keyof TDefinitions & string;
+  /**
+   * Validates `data` against the schema of `type` and resolves with the schema's output.
+   * Rejects with {@link WebhookPayloadError}: `unknown_event`, or `invalid_payload` whose
+   * issues carry paths like `data.email`.
+   */
+  validate<TName extends keyof TDefinitions & string>(
+    type: TName,
+    data: unknown,
+  ): Promise<StandardSchemaV1.InferOutput<TDefinitions[TName]['schema']>>;
+}
+
+/** Standard Schema path segments may be objects (`{ key }`); flatten them. */
+function toPath(path: StandardSchemaV1.Issue['path']): PropertyKey[] {
+  return (path ?? []).map((segment) => (typeof segment === 'object' && segment !== null ? segment.key : segment));
+}
+
+/** Runs any Standard Schema and returns its output, or throws `invalid_payload` with the failing paths under `pathPrefix`. */
+export async function validateWithSchema<TSchema extends StandardSchemaV1>(
+  schema: TSchema,
+  value: unknown,
+  pathPrefix: ReadonlyArray<PropertyKey> = ['data'],
+): Promise<StandardSchemaV1.InferOutput<TSchema>> {
+  let result = schema['~standard'].validate(value);
+  if (result instanceof Promise) result = await result;
+  if (result.issues) {
+    const issues: PayloadIssue[] = result.issues.map((issue) => ({ path: [...pathPrefix, ...toPath(issue.path)], message: issue.message }));
+    const first = issues[0];
+    const where = first ? issues[0]?.path.map(String).join('.') : '';
+    throw new WebhookPayloadError('invalid_payload', `The payload does not match the schema${where ? ` at ${where}` : ''}: ${first?.message ?? 'invalid'}`, issues);
+  }
+  return result.value as StandardSchemaV1.InferOutput<TSchema>;
+}
+
+function isStandardSchema(value: unknown): value is StandardSchemaV1 {
+  return typeof value === 'object' && value !== null && typeof (value as StandardSchemaV1)['~standard']?.validate === 'function'
+    || typeof value === 'function' && typeof (value as unknown as StandardSchemaV1)['~standard']?.validate === 'function';
+}
+
+/**
+ * Declares the events of a webhook product. Payload types are inferred per event name:
+ *
+ * ```ts
+ * const events = defineEvents({
+ *   'registrant.created': { schema: z.object({ email: z.email() }), description: 'Someone registered.' },
+ * });
+ * ```
+ */
+export function defineEvents<const TDefinitions extends EventDefinitions>(definitions: TDefinitions): EventCatalog<TDefinitions> {
+  const names = Object.keys(definitions) as Array<keyof TDefinitions & string>;
+  for (const name of names) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/.test(name)) {
+      throw new ConfigurationError('invalid_option', `Event type "${name.slice(0, 64)}" must be 1-128 letters, digits, ".", "_", ":" or "-".`);
+    }
+    if (!isStandardSchema(definitions[name]?.schema)) {
+      throw new ConfigurationError('invalid_option', `Event type "${name}" needs a Standard Schema (zod, valibot, arktype…) as its schema.`);
+    }
+  }
+  const known = new Set<string>(names);
+  return {
+    definitions,
+    names,
+    has(type: string): type is keyof TDefinitions & string {
+      return known.has(type);
+    },
+    async validate(type, data) {
+      const definition = known.has(type) ? definitions[type] : undefined;
+      if (!definition) throw new WebhookPayloadError('unknown_event', `Unknown event type "${String(type).slice(0, 128)}".`, [{ path: ['type'], message: 'unknown event type' }]);
+      return validateWithSchema(definition.schema, data);
+    },
+  };
+}

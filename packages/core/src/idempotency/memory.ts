@@ -1,0 +1,59 @@
+import { ConfigurationError } from '../errors';
+import type { ClaimResult, IdempotencyStore } from './types';
+
+/** Options of {@link createMemoryIdempotencyStore}. */
+export interface MemoryIdempotencyStoreOptions {
+  /** Most ids kept; the least recently used are evicted first. @default 100_000 */
+  maxEntries?: number;
+  /** Clock in milliseconds, for tests. @default Date.now */
+  now?: () => number;
+}
+
+interface Entry {
+  state: 'in_flight' | 'completed';
+  expiresAt: number;
+}
+
+/**
+ * An in-process store bounded by count (LRU) and time (TTL). Right for a single receiver
+ * process; use the Redis store when several processes receive the same webhooks.
+ */
+export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = {}): IdempotencyStore & { readonly size: number } {
+  const maxEntries = options.maxEntries ?? 100_000;
+  if (!Number.isInteger(maxEntries) || maxEntries < 1) {
+    throw new ConfigurationError('invalid_option', 'maxEntries must be a positive integer.');
+  }
+  const now = options.now ?? Date.now;
+  // A Map iterates in insertion order: re-inserting on use makes the first key the least recently used.
+  const entries = new Map<string, Entry>();
+
+  function set(key: string, entry: Entry): void {
+    entries.delete(key);
+    entries.set(key, entry);
+    while (entries.size > maxEntries) {
+      const oldest = entries.keys().next().value as string;
+      entries.delete(oldest);
+    }
+  }
+
+  return {
+    get size() {
+      return entries.size;
+    },
+    async claim(key, leaseMs): Promise<ClaimResult> {
+      const entry = entries.get(key);
+      if (entry && entry.expiresAt > now()) {
+        set(key, entry);
+        return entry.state;
+      }
+      set(key, { state: 'in_flight', expiresAt: now() + leaseMs });
+      return 'claimed';
+    },
+    async complete(key, ttlMs) {
+      set(key, { state: 'completed', expiresAt: now() + ttlMs });
+    },
+    async release(key) {
+      if (entries.get(key)?.state === 'in_flight') entries.delete(key);
+    },
+  };
+}

@@ -1,0 +1,26 @@
+import { crypto } from '#crypto';
+
+// Crockford base32: sortable, no ambiguous letters.
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * A sortable unique id: 10 characters of millisecond time then 16 of randomness (ULID layout),
+ * behind `prefix_`. Ids created later sort after earlier ones (to the millisecond).
+ */
+export function createId(prefix: string, now: number = Date.now()): string {
+  let time = '';
+  let t = Math.max(0, Math.floor(now));
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[t % 32]! + time;
+    t = Math.floor(t / 32);
+  }
+  const random = crypto.randomBytes(16);
+  let rest = '';
+  for (let i = 0; i < 16; i++) rest += ALPHABET[random[i]! & 31]!;
+  return `${prefix}_${time}${rest}`;
+}
+
+/** A new message id, `msg_<sortable random>`. */
+export function createMessageId(now?: number): string {
+  return createId('msg', now);
+}
