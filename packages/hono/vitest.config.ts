@@ -1,7 +1,14 @@
-import { defineProject } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
 import { sharedTestOptions } from '../../vitest.shared';
 
-export default defineProject({
+// This file is the `hono` project (Node: real servers on loopback). Run from this folder, it also
+// pulls in `hono-edge` (vitest.edge.config.ts); the root config lists that file beside `packages/*`.
+export default defineConfig({
   ...sharedTestOptions,
-  test: { ...sharedTestOptions.test, name: 'hono' },
+  test: {
+    ...sharedTestOptions.test,
+    name: 'hono',
+    exclude: ['test/**/*.edge.test.ts', '**/node_modules/**'],
+    projects: [{ extends: true }, './vitest.edge.config.ts'],
+  },
 });

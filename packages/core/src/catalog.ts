@@ -35,28 +35,33 @@ export type WebhookEvent<TCatalog extends EventCatalog, TName extends EventName<
   [N in TName]: WebhookEnvelope<N, EventData<TCatalog, N>>;
 }[TName];
 
-/** The declared events of a webhook product, with validation. Create it with {@link defineEvents}. */
-export interface EventCatalog<TDefinitions extends EventDefinitions = EventDefinitions> {
+/**
+ * The declared events of a webhook product, with validation. Create it with {@link defineEvents}.
+ *
+ * `TName` defaults to the names of `TDefinitions`; it is a separate parameter so that every
+ * concrete catalog is assignable to the plain `EventCatalog` (names are covariant, where
+ * `keyof TDefinitions` alone would make the interface invariant).
+ */
+export interface EventCatalog<TDefinitions extends EventDefinitions = EventDefinitions, TName extends string = keyof TDefinitions & string> {
   /** The definitions as declared. */
   readonly definitions: TDefinitions;
   /** Every event type name, in declaration order. */
-  readonly names: ReadonlyArray<keyof TDefinitions & string>;
+  readonly names: ReadonlyArray<TName>;
   /** True when `type` is declared. */
-  has(type: string): type is keyof TDefinitions & string;
+  has(type: string): type is TName;
   /**
    * Validates `data` against the schema of `type` and resolves with the schema's output.
    * Rejects with {@link WebhookPayloadError}: `unknown_event`, or `invalid_payload` whose
    * issues carry paths like `data.email`.
    */
-  validate<TName extends keyof TDefinitions & string>(
-    type: TName,
-    data: unknown,
-  ): Promise<StandardSchemaV1.InferOutput<TDefinitions[TName]['schema']>>;
+  validate<TType extends TName>(type: TType, data: unknown): Promise<StandardSchemaV1.InferOutput<TDefinitions[TType]['schema']>>;
 }
 
 /** Standard Schema path segments may be objects (`{ key }`); flatten them. */
 function toPath(path: StandardSchemaV1.Issue['path']): PropertyKey[] {
-  return (path ?? []).map((segment) => (typeof segment === 'object' && segment !== null ? segment.key : segment));
+  // Array.from, not path.map: arktype's path is an Array subclass whose species constructor
+  // turns `map` on an empty path into `[0]`.
+  return Array.from(path ?? [], (segment) => (typeof segment === 'object' && segment !== null ? segment.key : segment));
 }
 
 /** Runs any Standard Schema and returns its output, or throws `invalid_payload` with the failing paths under `pathPrefix`. */

@@ -20,21 +20,26 @@ export function utf8Decode(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }
 
+// Two base64 characters per 12 bits: half the string concatenations of a per-character loop,
+// which matters on the sign/verify hot path (a 32-byte MAC per signature).
+const pairs: string[] = [];
+for (let i = 0; i < 4096; i++) pairs.push(alphabet[i >> 6]! + alphabet[i & 63]!);
+
 /** Standard base64 with padding. */
 export function base64Encode(bytes: Uint8Array): string {
   let out = '';
   let i = 0;
   for (; i + 2 < bytes.length; i += 3) {
     const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out += alphabet[(n >> 18) & 63]! + alphabet[(n >> 12) & 63]! + alphabet[(n >> 6) & 63]! + alphabet[n & 63]!;
+    out += pairs[n >> 12]! + pairs[n & 4095]!;
   }
   const rest = bytes.length - i;
   if (rest === 1) {
     const n = bytes[i]! << 16;
-    out += `${alphabet[(n >> 18) & 63]!}${alphabet[(n >> 12) & 63]!}==`;
+    out += `${pairs[n >> 12]!}==`;
   } else if (rest === 2) {
     const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    out += `${alphabet[(n >> 18) & 63]!}${alphabet[(n >> 12) & 63]!}${alphabet[(n >> 6) & 63]!}=`;
+    out += `${pairs[n >> 12]!}${alphabet[(n >> 6) & 63]!}=`;
   }
   return out;
 }

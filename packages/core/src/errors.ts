@@ -1,5 +1,5 @@
 /**
- * Every error @hooks packages throw on bad input: a stable machine-readable `code`, an HTTP
+ * Every error `@hooks/*` packages throw on bad input: a stable machine-readable `code`, an HTTP
  * `status` a receiver can answer with, and a message a person can act on. Messages never
  * contain secrets, signatures or payload bytes.
  *
@@ -22,7 +22,8 @@ export type WebhookErrorCode =
   | 'unknown_event'
   | 'invalid_secret'
   | 'invalid_option'
-  | 'unsupported_key';
+  | 'unsupported_key'
+  | 'body_already_parsed';
 
 /** Options accepted by every {@link HooksError} constructor. */
 export interface HooksErrorOptions {
@@ -30,8 +31,9 @@ export interface HooksErrorOptions {
   cause?: unknown;
 }
 
-/** Base class of every error thrown by @hooks packages. */
+/** Base class of every error thrown by `@hooks/*` packages. */
 export class HooksError extends Error {
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by isInstance through the Symbol.for key, which survives two installed copies.
   private readonly [baseMarker] = true;
   /** Machine-readable reason, stable across versions. */
   readonly code: string;
@@ -45,13 +47,18 @@ export class HooksError extends Error {
     this.status = status;
   }
 
-  /** True for any @hooks error, even one created by another installed copy of the package. */
+  /** True for any `@hooks/*` error, even one created by another installed copy of the package. */
   static isInstance(error: unknown): error is HooksError {
     return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[baseMarker] === true;
   }
 
   /** A plain object safe to serialise into a response body or a log line. */
-  toJSON(): { code: string; message: string } {
+  toJSON(): {
+    /** The stable machine-readable {@link HooksError.code}. */
+    code: string;
+    /** The human-readable message; never contains a secret, signature or payload bytes. */
+    message: string;
+  } {
     return { code: this.code, message: this.message };
   }
 }
@@ -73,6 +80,7 @@ export type VerificationErrorCode =
 
 /** The request's webhook headers are missing, malformed, stale or do not match any configured secret. */
 export class WebhookVerificationError extends HooksError {
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by isInstance through the Symbol.for key, which survives two installed copies.
   private readonly [verificationMarker] = true;
   declare readonly code: VerificationErrorCode;
 
@@ -101,6 +109,7 @@ export interface PayloadIssue {
 
 /** The body is not JSON, not an envelope, of an unknown type, or does not match the event's schema. */
 export class WebhookPayloadError extends HooksError {
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by isInstance through the Symbol.for key, which survives two installed copies.
   private readonly [payloadMarker] = true;
   declare readonly code: PayloadErrorCode;
   /** The failing places (for `invalid_payload`), first one first. */
@@ -122,7 +131,21 @@ export class WebhookPayloadError extends HooksError {
     return markerCheck(payloadMarker)(error);
   }
 
-  override toJSON(): { code: string; message: string; path?: string; issues?: Array<{ path: string; message: string }> } {
+  override toJSON(): {
+    /** The stable machine-readable {@link PayloadErrorCode}. */
+    code: string;
+    /** The human-readable message; never contains payload bytes. */
+    message: string;
+    /** Dotted path of the first failing place, e.g. `data.email`; present only when there are issues. */
+    path?: string;
+    /** Every failing place, first one first; present only when the schema reported issues. */
+    issues?: Array<{
+      /** Dotted path of the failing place, e.g. `data.items[0].id`. */
+      path: string;
+      /** What the schema said about it. */
+      message: string;
+    }>;
+  } {
     const issues = this.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
     return issues.length > 0 ? { code: this.code, message: this.message, path: this.path, issues } : { code: this.code, message: this.message };
   }
@@ -132,6 +155,7 @@ const tooLargeMarker = Symbol.for('@hooks/core.error.too-large');
 
 /** The body is larger than the configured limit (HTTP 413). Thrown before the excess is buffered. */
 export class PayloadTooLargeError extends HooksError {
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by isInstance through the Symbol.for key, which survives two installed copies.
   private readonly [tooLargeMarker] = true;
   declare readonly code: 'payload_too_large';
   /** The limit in bytes that was exceeded. */
@@ -151,10 +175,16 @@ export class PayloadTooLargeError extends HooksError {
 const configurationMarker = Symbol.for('@hooks/core.error.configuration');
 
 /** Codes of {@link ConfigurationError}. */
-export type ConfigurationErrorCode = 'invalid_secret' | 'invalid_option' | 'unsupported_key';
+export type ConfigurationErrorCode =
+  | 'invalid_secret'
+  | 'invalid_option'
+  | 'unsupported_key'
+  // A body parser consumed the request stream before the webhook middleware and kept no raw bytes.
+  | 'body_already_parsed';
 
 /** A secret, key or option given by the application is unusable. The message never repeats the secret. */
 export class ConfigurationError extends HooksError {
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by isInstance through the Symbol.for key, which survives two installed copies.
   private readonly [configurationMarker] = true;
   declare readonly code: ConfigurationErrorCode;
 

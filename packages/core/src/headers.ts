@@ -13,8 +13,11 @@ export type HeaderProfile = 'x-webhook' | 'standard';
 
 /** Header names of one profile, lower-case. */
 export interface ProfileHeaderNames {
+  /** Header carrying the unique message id, e.g. `x-webhook-id`. */
   id: string;
+  /** Header carrying the send time in whole Unix seconds, e.g. `x-webhook-timestamp`. */
   timestamp: string;
+  /** Header carrying the space-separated signatures, e.g. `x-webhook-signature`. */
   signature: string;
 }
 
@@ -35,7 +38,10 @@ export const EVENT_HEADER = 'x-webhook-event';
  * `IncomingHttpHeaders`, or a plain record.
  */
 export type HeadersInput =
-  | { get(name: string): string | null | undefined }
+  | {
+      /** Returns the header's value by case-insensitive name, or `null`/`undefined` when absent. */
+      get(name: string): string | null | undefined;
+    }
   | Readonly<Record<string, string | ReadonlyArray<string> | undefined>>;
 
 /** Reads one header case-insensitively; repeated headers are joined with `, `. */
@@ -47,7 +53,8 @@ export function getHeader(headers: HeadersInput, name: string): string | undefin
   const record = headers as Readonly<Record<string, string | ReadonlyArray<string> | undefined>>;
   let value = record[name];
   if (value === undefined) {
-    for (const key of Object.keys(record)) {
+    // for…in rather than Object.keys: a miss (every optional header) allocates nothing.
+    for (const key in record) {
       if (key.length === name.length && key.toLowerCase() === name) {
         value = record[key];
         break;

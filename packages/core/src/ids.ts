@@ -3,6 +3,11 @@ import { crypto } from '#crypto';
 // Crockford base32: sortable, no ambiguous letters.
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
+// CSPRNG bytes drawn 4 KiB at a time: a sender creates several ids per delivery, and one
+// system call per id showed in profiles. Each byte is used once.
+let pool: Uint8Array = new Uint8Array(0);
+let poolOffset = 0;
+
 /**
  * A sortable unique id: 10 characters of millisecond time then 16 of randomness (ULID layout),
  * behind `prefix_`. Ids created later sort after earlier ones (to the millisecond).
@@ -14,9 +19,13 @@ export function createId(prefix: string, now: number = Date.now()): string {
     time = ALPHABET[t % 32]! + time;
     t = Math.floor(t / 32);
   }
-  const random = crypto.randomBytes(16);
+  if (poolOffset + 16 > pool.length) {
+    pool = crypto.randomBytes(4096);
+    poolOffset = 0;
+  }
   let rest = '';
-  for (let i = 0; i < 16; i++) rest += ALPHABET[random[i]! & 31]!;
+  for (let i = 0; i < 16; i++) rest += ALPHABET[pool[poolOffset + i]! & 31]!;
+  poolOffset += 16;
   return `${prefix}_${time}${rest}`;
 }
 

@@ -37,6 +37,7 @@ export type {
   ReceiverOptions,
   ReceiverOutcome,
   ReceiverResult,
+  SecretsResolver,
   WebhookHandler,
 } from './receiver';
 export {

@@ -1,7 +1,7 @@
 import { DEFAULT_MAX_BODY_BYTES, readBody } from './body';
 import type { EventCatalog, EventName, WebhookEvent } from './catalog';
 import { validateWithSchema } from './catalog';
-import { utf8Decode } from './encoding';
+import { utf8Decode, utf8Encode } from './encoding';
 import { ConfigurationError, HooksError, PayloadTooLargeError, WebhookPayloadError } from './errors';
 import type { HeadersInput } from './headers';
 import { createMemoryIdempotencyStore } from './idempotency/memory';
@@ -13,8 +13,11 @@ import { type Secrets, type VerifiedWebhook, verify } from './signature';
 export interface ReceiverOptions<TCatalog extends EventCatalog> {
   /** The events this receiver understands; payloads are validated against their schemas. */
   catalog: TCatalog;
-  /** Every secret currently valid (several during a rotation): `whsec_…`, or `whpk_…` for `v1a`. */
-  secrets: Secrets;
+  /**
+   * Every secret currently valid (several during a rotation): `whsec_…`, or `whpk_…` for `v1a`.
+   * A function is called per request (e.g. to look secrets up per tenant or reload them after a rotation).
+   */
+  secrets: Secrets | SecretsResolver;
   /** Accepted clock distance, both directions. @default 300 */
   toleranceSeconds?: number;
   /** Largest body accepted; larger ones get 413 before they are buffered. @default 1 MiB */
@@ -32,6 +35,9 @@ export interface ReceiverOptions<TCatalog extends EventCatalog> {
   /** Clock in milliseconds, for tests. @default Date.now */
   now?: () => number;
 }
+
+/** Looks up the secrets for one request, before it is verified (the headers are not authenticated yet). */
+export type SecretsResolver = (request: { headers: HeadersInput }) => Secrets | Promise<Secrets>;
 
 /** What a handler receives beside the event: what verification established, and whatever the adapter passes (`request`, `ctx`…). */
 export type HandlerContext<TContext> = TContext & {
@@ -122,7 +128,8 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
   const handlers = new Map<string, Array<WebhookHandler<never, TContext>>>();
   const anyHandlers: Array<WebhookHandler<never, TContext>> = [];
   // Fail at start-up on a bad secret, not on the first request.
-  verifySecretsShape(options.secrets);
+  if (typeof options.secrets !== 'function') verifySecretsShape(options.secrets);
+  const resolveSecrets = options.secrets;
 
   async function parseEvent(body: Uint8Array | string, webhook: VerifiedWebhook): Promise<WebhookEvent<TCatalog>> {
     let parsed: unknown;
@@ -155,12 +162,19 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
   }
 
   async function handle(input: ReceiverInput<TContext>): Promise<ReceiverResult<TCatalog>> {
-    const size = typeof input.body === 'string' ? input.body.length : input.body.byteLength;
-    if (size > maxBodyBytes) return reject(new PayloadTooLargeError(maxBodyBytes));
+    if (byteLength(input.body, maxBodyBytes) > maxBodyBytes) return reject(new PayloadTooLargeError(maxBodyBytes));
     let webhook: VerifiedWebhook;
     let event: WebhookEvent<TCatalog>;
+    let secrets: Secrets;
     try {
-      webhook = await verify(input.body, input.headers, { secrets: options.secrets, toleranceSeconds: options.toleranceSeconds, now: options.now });
+      secrets = typeof resolveSecrets === 'function' ? await resolveSecrets({ headers: input.headers }) : resolveSecrets;
+    } catch (error) {
+      // A failing secret lookup (database down) is temporary: the sender retries on 503.
+      if (HooksError.isInstance(error)) return reject(error);
+      return respond(503, { error: { code: 'secrets_unavailable', message: 'The webhook secrets could not be loaded; retry later.' } }, { outcome: 'rejected', error }, { 'retry-after': '5' });
+    }
+    try {
+      webhook = await verify(input.body, input.headers, { secrets, toleranceSeconds: options.toleranceSeconds, now: options.now });
     } catch (error) {
       if (HooksError.isInstance(error)) return reject(error);
       throw error;
@@ -234,6 +248,14 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
     },
   };
   return receiver;
+}
+
+/** UTF-8 size of a body; a string is only encoded when its length alone cannot settle the limit. */
+function byteLength(body: Uint8Array | string, limit: number): number {
+  if (typeof body !== 'string') return body.byteLength;
+  // A UTF-16 code unit is at most 3 UTF-8 bytes, and at least 1.
+  if (body.length > limit || body.length * 3 <= limit) return body.length;
+  return utf8Encode(body).byteLength;
 }
 
 function verifySecretsShape(secrets: Secrets): void {

@@ -11,9 +11,26 @@ export const PUBLIC_KEY_PREFIX = 'whpk_';
 
 /** A decoded secret or key, as the signer and verifier use it. */
 export type ParsedKey =
-  | { kind: 'hmac'; bytes: Uint8Array }
-  | { kind: 'ed25519-secret'; secretKey: Uint8Array; publicKey: Uint8Array }
-  | { kind: 'ed25519-public'; publicKey: Uint8Array };
+  | {
+      /** A symmetric HMAC-SHA256 secret (`whsec_…` or bare base64). */
+      kind: 'hmac';
+      /** The decoded secret, 16 to 128 bytes. */
+      bytes: Uint8Array;
+    }
+  | {
+      /** An Ed25519 signing key (`whsk_…`): signs, and verifies with its public half. */
+      kind: 'ed25519-secret';
+      /** The 64 decoded bytes: the 32-byte seed followed by the 32-byte public key. */
+      secretKey: Uint8Array;
+      /** The 32-byte public key (the last half of `secretKey`). */
+      publicKey: Uint8Array;
+    }
+  | {
+      /** An Ed25519 public key (`whpk_…`): verifies only. */
+      kind: 'ed25519-public';
+      /** The 32-byte public key. */
+      publicKey: Uint8Array;
+    };
 
 // Secrets are parsed once; a receiver verifying thousands of requests per second decodes nothing.
 const parsed = new Map<string, ParsedKey>();
@@ -39,14 +56,14 @@ function decodeKey(secret: string): ParsedKey {
   }
   if (secret.startsWith(SECRET_KEY_PREFIX)) {
     const bytes = base64Decode(secret.slice(SECRET_KEY_PREFIX.length));
-    if (!bytes || bytes.length !== 64) {
+    if (bytes?.length !== 64) {
       throw new ConfigurationError('invalid_secret', 'A whsk_ secret key must be 64 bytes of base64 (Ed25519 seed and public key).');
     }
     return { kind: 'ed25519-secret', secretKey: bytes, publicKey: bytes.slice(32) };
   }
   if (secret.startsWith(PUBLIC_KEY_PREFIX)) {
     const bytes = base64Decode(secret.slice(PUBLIC_KEY_PREFIX.length));
-    if (!bytes || bytes.length !== 32) {
+    if (bytes?.length !== 32) {
       throw new ConfigurationError('invalid_secret', 'A whpk_ public key must be 32 bytes of base64 (Ed25519).');
     }
     return { kind: 'ed25519-public', publicKey: bytes };

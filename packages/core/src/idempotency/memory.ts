@@ -18,7 +18,10 @@ interface Entry {
  * An in-process store bounded by count (LRU) and time (TTL). Right for a single receiver
  * process; use the Redis store when several processes receive the same webhooks.
  */
-export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = {}): IdempotencyStore & { readonly size: number } {
+export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = {}): IdempotencyStore & {
+  /** Number of ids currently held (claimed or completed, expired ones not yet evicted included). */
+  readonly size: number;
+} {
   const maxEntries = options.maxEntries ?? 100_000;
   if (!Number.isInteger(maxEntries) || maxEntries < 1) {
     throw new ConfigurationError('invalid_option', 'maxEntries must be a positive integer.');

@@ -6,8 +6,11 @@ import type { ClaimResult, IdempotencyStore } from './types';
  * for node-redis pass `{ set: (k, v, _px, ms, _nx) => client.set(k, v, { PX: ms, NX: true }), eval: … }`.
  */
 export interface RedisLikeClient {
+  /** `SET key value PX milliseconds NX`: sets the key with a TTL only if it does not exist yet. */
   set(key: string, value: string, px: 'PX', milliseconds: number, nx: 'NX'): Promise<unknown>;
+  /** `SET key value PX milliseconds`: sets the key with a TTL in milliseconds, overwriting it (marks an id completed). */
   set(key: string, value: string, px: 'PX', milliseconds: number): Promise<unknown>;
+  /** `EVAL script numkeys key… arg…`: runs a Lua script atomically (claim and release use it). */
   eval(script: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>;
 }
 

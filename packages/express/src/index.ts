@@ -1,0 +1,114 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  ConfigurationError,
+  type EventCatalog,
+  type EventName,
+  type Receiver,
+  type ReceiverOptions,
+  type WebhookEvent,
+  type WebhookHandler,
+  createReceiver,
+} from '@hooks/core';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** The verified, validated webhook event, set by the `webhooks()` middleware. */
+      webhook?: WebhookEvent<EventCatalog>;
+      /** The exact body bytes, kept by `express.json({ verify: rawBodySaver })`. */
+      rawBody?: Buffer;
+    }
+  }
+}
+
+/** What Express handlers receive beside the event. */
+export interface ExpressWebhookContext {
+  /** The Express request. */
+  request: Request;
+  /** The Express response (the middleware answers it after the handlers return). */
+  response: Response;
+}
+
+/** Express settings of {@link webhooks}. */
+export interface ExpressSettings {
+  /** On a handled delivery, call `next()` instead of answering 200, so a later handler answers (`req.webhook` holds the event). @default false */
+  forward?: boolean;
+}
+
+/** Options of {@link webhooks}: the receiver options (`catalog`, `secrets`, …) and the Express settings. */
+export interface ExpressWebhooksOptions<TCatalog extends EventCatalog> extends ReceiverOptions<TCatalog>, ExpressSettings {}
+
+/** The middleware returned by {@link webhooks}: an Express `RequestHandler` that also registers typed handlers. */
+export interface WebhooksMiddleware<TCatalog extends EventCatalog> extends RequestHandler {
+  /** Registers a handler of one event type; its payload type is inferred from the catalog. */
+  on<TName extends EventName<TCatalog>>(type: TName, handler: WebhookHandler<WebhookEvent<TCatalog, TName>, ExpressWebhookContext>): this;
+  /** Registers a handler of every event. */
+  onAny(handler: WebhookHandler<WebhookEvent<TCatalog>, ExpressWebhookContext>): this;
+  /** The core receiver behind this middleware. */
+  readonly receiver: Receiver<TCatalog, ExpressWebhookContext>;
+}
+
+/** `verify` option of `express.json()` / `express.raw()` that keeps the exact body bytes on `req.rawBody`, so the signature can be checked after a global body parser. */
+export function rawBodySaver(request: IncomingMessage, _response: ServerResponse, buffer: Buffer): void {
+  (request as Request).rawBody = buffer;
+}
+
+/**
+ * Express middleware that verifies, deduplicates, validates and dispatches signed webhooks:
+ * `app.post('/webhooks', webhooks({ catalog, secrets }).on('registrant.created', handler))`.
+ * Pass a receiver made with `createReceiver()` instead of options to share one.
+ */
+export function webhooks<TCatalog extends EventCatalog>(options: ExpressWebhooksOptions<TCatalog>): WebhooksMiddleware<TCatalog>;
+export function webhooks<TCatalog extends EventCatalog>(receiver: Receiver<TCatalog, ExpressWebhookContext>, settings?: ExpressSettings): WebhooksMiddleware<TCatalog>;
+export function webhooks<TCatalog extends EventCatalog>(receiver: Receiver<TCatalog>, settings?: ExpressSettings): WebhooksMiddleware<TCatalog>;
+export function webhooks<TCatalog extends EventCatalog>(
+  options: ExpressWebhooksOptions<TCatalog> | Receiver<TCatalog, ExpressWebhookContext> | Receiver<TCatalog>,
+  settings: ExpressSettings = {},
+): WebhooksMiddleware<TCatalog> {
+  // A receiver made without a context type ignores the { request, response } it is given.
+  const receiver = ('handleStream' in options ? options : createReceiver<TCatalog, ExpressWebhookContext>(options)) as Receiver<TCatalog, ExpressWebhookContext>;
+  const forward = ('handleStream' in options ? settings.forward : options.forward) === true;
+
+  async function middleware(request: Request, response: Response, next: NextFunction): Promise<void> {
+    try {
+      const context: ExpressWebhookContext = { request, response };
+      // A parser that ran first either kept the bytes (rawBodySaver, express.raw) or consumed them for good.
+      const raw = request.rawBody ?? (Buffer.isBuffer(request.body) ? request.body : undefined);
+      let result: Awaited<ReturnType<typeof receiver.handle>>;
+      if (raw !== undefined) {
+        result = await receiver.handle({ body: raw, headers: request.headers, context });
+      } else if (request.readableEnded || (request as { _body?: boolean })._body === true) {
+        const error = new ConfigurationError(
+          'body_already_parsed',
+          'A body parser (express.json()?) read this request before the webhooks middleware and kept no raw bytes, so its signature cannot be checked. Mount webhooks() before the parser, or pass express.json({ verify: rawBodySaver }).',
+        );
+        response.status(error.status).json({ error: error.toJSON() });
+        return;
+      } else {
+        // Stop reading at the limit without destroying the request: the 413 goes out first, then Connection: close ends the socket.
+        const body = request.iterator({ destroyOnReturn: false });
+        result = await receiver.handleStream({ body, headers: request.headers, contentLength: request.headers['content-length'], context });
+      }
+      if (result.event) request.webhook = result.event;
+      if (forward && result.outcome === 'handled') return next();
+      // The rest of an oversized body is never read: close the connection rather than drain it.
+      if (result.status === 413) response.set('connection', 'close');
+      response.status(result.status).set(result.headers).send(result.body);
+    } catch (error) {
+      next(error);
+    }
+  }
+
+  return Object.assign(middleware, {
+    receiver,
+    on<TName extends EventName<TCatalog>>(this: WebhooksMiddleware<TCatalog>, type: TName, handler: WebhookHandler<WebhookEvent<TCatalog, TName>, ExpressWebhookContext>) {
+      receiver.on(type, handler);
+      return this;
+    },
+    onAny(this: WebhooksMiddleware<TCatalog>, handler: WebhookHandler<WebhookEvent<TCatalog>, ExpressWebhookContext>) {
+      receiver.onAny(handler);
+      return this;
+    },
+  }) as WebhooksMiddleware<TCatalog>;
+}

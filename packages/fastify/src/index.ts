@@ -1,0 +1,91 @@
+import type { Readable } from 'node:stream';
+import { type EventCatalog, type EventName, type Receiver, type ReceiverOptions, type WebhookEvent, type WebhookHandler, createReceiver } from '@hooks/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified, validated webhook event, set on the webhook route (visible to its hooks, e.g. `onResponse`). */
+    webhook?: WebhookEvent<EventCatalog>;
+  }
+}
+
+/** What Fastify handlers receive beside the event. */
+export interface FastifyWebhookContext {
+  /** The Fastify request. */
+  request: FastifyRequest;
+  /** The Fastify reply (the plugin sends it after the handlers return). */
+  reply: FastifyReply;
+}
+
+/** Fastify settings of {@link webhooks}. */
+export interface FastifySettings {
+  /** The route the plugin registers (POST), under the `prefix` given to `register`. @default '/webhooks' */
+  path?: string;
+}
+
+/** Options of {@link webhooks}: the receiver options (`catalog`, `secrets`, …) and the Fastify settings. */
+export interface FastifyWebhooksOptions<TCatalog extends EventCatalog> extends ReceiverOptions<TCatalog>, FastifySettings {}
+
+/** The plugin returned by {@link webhooks}: pass it to `app.register()`; it also registers typed handlers. */
+export interface WebhooksPlugin<TCatalog extends EventCatalog> {
+  (instance: FastifyInstance, options: Record<never, never>, done: (error?: Error) => void): void;
+  /** Registers a handler of one event type; its payload type is inferred from the catalog. */
+  on<TName extends EventName<TCatalog>>(type: TName, handler: WebhookHandler<WebhookEvent<TCatalog, TName>, FastifyWebhookContext>): this;
+  /** Registers a handler of every event. */
+  onAny(handler: WebhookHandler<WebhookEvent<TCatalog>, FastifyWebhookContext>): this;
+  /** The core receiver behind this plugin. */
+  readonly receiver: Receiver<TCatalog, FastifyWebhookContext>;
+}
+
+/**
+ * Fastify plugin that registers `POST path` and verifies, deduplicates, validates and
+ * dispatches signed webhooks there:
+ * `app.register(webhooks({ catalog, secrets }).on('registrant.created', handler))`.
+ * It stays encapsulated: its raw-body parser applies to its own route only.
+ */
+export function webhooks<TCatalog extends EventCatalog>(options: FastifyWebhooksOptions<TCatalog>): WebhooksPlugin<TCatalog>;
+export function webhooks<TCatalog extends EventCatalog>(receiver: Receiver<TCatalog, FastifyWebhookContext>, settings?: FastifySettings): WebhooksPlugin<TCatalog>;
+export function webhooks<TCatalog extends EventCatalog>(receiver: Receiver<TCatalog>, settings?: FastifySettings): WebhooksPlugin<TCatalog>;
+export function webhooks<TCatalog extends EventCatalog>(
+  options: FastifyWebhooksOptions<TCatalog> | Receiver<TCatalog, FastifyWebhookContext> | Receiver<TCatalog>,
+  settings: FastifySettings = {},
+): WebhooksPlugin<TCatalog> {
+  // A receiver made without a context type ignores the { request, reply } it is given.
+  const receiver = ('handleStream' in options ? options : createReceiver<TCatalog, FastifyWebhookContext>(options)) as Receiver<TCatalog, FastifyWebhookContext>;
+  const path = ('handleStream' in options ? settings.path : options.path) ?? '/webhooks';
+
+  function plugin(instance: FastifyInstance, _options: Record<never, never>, done: (error?: Error) => void): void {
+    // In this plugin's context only: hand every body over as the raw stream, unparsed, so core
+    // reads the exact bytes with its own limit. The rest of the app keeps its JSON parser.
+    instance.removeAllContentTypeParsers();
+    instance.addContentTypeParser('*', (_request, payload, parsed) => parsed(null, payload));
+    instance.decorateRequest('webhook', undefined);
+    instance.post(path, async (request, reply) => {
+      const stream = request.body as Readable | undefined;
+      const result = await receiver.handleStream({
+        // Core reads the Node stream with 'data' events and only pauses it at the limit: the 413 goes out first, then Connection: close ends the socket.
+        body: stream,
+        headers: request.headers,
+        contentLength: request.headers['content-length'],
+        context: { request, reply },
+      });
+      if (result.event) request.webhook = result.event;
+      // The rest of an oversized body is never read: close the connection rather than drain it.
+      if (result.status === 413) reply.header('connection', 'close');
+      return reply.code(result.status).headers(result.headers).send(result.body);
+    });
+    done();
+  }
+
+  return Object.assign(plugin, {
+    receiver,
+    on<TName extends EventName<TCatalog>>(this: WebhooksPlugin<TCatalog>, type: TName, handler: WebhookHandler<WebhookEvent<TCatalog, TName>, FastifyWebhookContext>) {
+      receiver.on(type, handler);
+      return this;
+    },
+    onAny(this: WebhooksPlugin<TCatalog>, handler: WebhookHandler<WebhookEvent<TCatalog>, FastifyWebhookContext>) {
+      receiver.onAny(handler);
+      return this;
+    },
+  }) as WebhooksPlugin<TCatalog>;
+}

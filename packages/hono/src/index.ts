@@ -1,0 +1,2 @@
+export { webhooks } from './webhooks';
+export type { HonoWebhookContext, HonoWebhooksOptions, WebhooksEnv, WebhooksMiddleware } from './webhooks';

@@ -1,0 +1,95 @@
+import { ConfigurationError, type EventCatalog, type EventName, type Receiver, type ReceiverOptions, type WebhookEvent, type WebhookHandler, createReceiver } from '@hooks/core';
+import type { Context, Middleware, Next } from 'koa';
+
+declare module 'koa' {
+  interface DefaultState {
+    /** The verified, validated webhook event, set by the `webhooks()` middleware. */
+    webhook?: WebhookEvent<EventCatalog>;
+  }
+}
+
+/** What Koa handlers receive beside the event. */
+export interface KoaWebhookContext {
+  /** The Koa context (the middleware sets its status and body after the handlers return). */
+  ctx: Context;
+}
+
+/** Koa settings of {@link webhooks}. */
+export interface KoaSettings {
+  /** Only POST requests to this path are handled; others go to `next()`. Leave unset when a router mounts the middleware. @default every request */
+  path?: string;
+  /** On a handled delivery, also call `next()` after setting the 200, so later middleware sees `ctx.state.webhook`. @default false */
+  forward?: boolean;
+}
+
+/** Options of {@link webhooks}: the receiver options (`catalog`, `secrets`, …) and the Koa settings. */
+export interface KoaWebhooksOptions<TCatalog extends EventCatalog> extends ReceiverOptions<TCatalog>, KoaSettings {}
+
+/** The middleware returned by {@link webhooks}: a Koa middleware that also registers typed handlers. */
+export interface WebhooksMiddleware<TCatalog extends EventCatalog> extends Middleware {
+  /** Registers a handler of one event type; its payload type is inferred from the catalog. */
+  on<TName extends EventName<TCatalog>>(type: TName, handler: WebhookHandler<WebhookEvent<TCatalog, TName>, KoaWebhookContext>): this;
+  /** Registers a handler of every event. */
+  onAny(handler: WebhookHandler<WebhookEvent<TCatalog>, KoaWebhookContext>): this;
+  /** The core receiver behind this middleware. */
+  readonly receiver: Receiver<TCatalog, KoaWebhookContext>;
+}
+
+/**
+ * Koa middleware that verifies, deduplicates, validates and dispatches signed webhooks:
+ * `app.use(webhooks({ catalog, secrets, path: '/webhooks' }).on('registrant.created', handler))`.
+ * Works with or without `@koa/bodyparser` before it (its `ctx.request.rawBody` is used).
+ */
+export function webhooks<TCatalog extends EventCatalog>(options: KoaWebhooksOptions<TCatalog>): WebhooksMiddleware<TCatalog>;
+export function webhooks<TCatalog extends EventCatalog>(receiver: Receiver<TCatalog, KoaWebhookContext>, settings?: KoaSettings): WebhooksMiddleware<TCatalog>;
+export function webhooks<TCatalog extends EventCatalog>(receiver: Receiver<TCatalog>, settings?: KoaSettings): WebhooksMiddleware<TCatalog>;
+export function webhooks<TCatalog extends EventCatalog>(
+  options: KoaWebhooksOptions<TCatalog> | Receiver<TCatalog, KoaWebhookContext> | Receiver<TCatalog>,
+  settings: KoaSettings = {},
+): WebhooksMiddleware<TCatalog> {
+  // A receiver made without a context type ignores the { ctx } it is given.
+  const receiver = ('handleStream' in options ? options : createReceiver<TCatalog, KoaWebhookContext>(options)) as Receiver<TCatalog, KoaWebhookContext>;
+  const { path, forward } = 'handleStream' in options ? settings : options;
+
+  async function middleware(ctx: Context, next: Next): Promise<void> {
+    if (path !== undefined && (ctx.path !== path || ctx.method !== 'POST')) return next();
+    // @koa/bodyparser keeps the body it read as a UTF-8 string on ctx.request.rawBody.
+    const { rawBody } = ctx.request as { rawBody?: unknown };
+    let result: Awaited<ReturnType<typeof receiver.handle>>;
+    if (typeof rawBody === 'string' || rawBody instanceof Uint8Array) {
+      result = await receiver.handle({ body: rawBody, headers: ctx.headers, context: { ctx } });
+    } else if (ctx.req.readableEnded) {
+      // Consumed by a parser that kept nothing (@koa/bodyparser sets body = {} without reading unknown types: that's fine).
+      const error = new ConfigurationError(
+        'body_already_parsed',
+        'A body parser read this request before the webhooks middleware and kept no raw bytes, so its signature cannot be checked. Mount webhooks() before the parser, or use @koa/bodyparser (it keeps ctx.request.rawBody).',
+      );
+      ctx.status = error.status;
+      ctx.body = { error: error.toJSON() };
+      return;
+    } else {
+      // Stop reading at the limit without destroying the request: the 413 goes out first, then Connection: close ends the socket.
+      const stream = ctx.req.iterator({ destroyOnReturn: false });
+      result = await receiver.handleStream({ body: stream, headers: ctx.headers, contentLength: ctx.get('content-length'), context: { ctx } });
+    }
+    if (result.event) ctx.state.webhook = result.event;
+    ctx.status = result.status;
+    ctx.set(result.headers);
+    // The rest of an oversized body is never read: close the connection rather than drain it.
+    if (result.status === 413) ctx.set('connection', 'close');
+    ctx.body = result.body;
+    if (forward === true && result.outcome === 'handled') await next();
+  }
+
+  return Object.assign(middleware, {
+    receiver,
+    on<TName extends EventName<TCatalog>>(this: WebhooksMiddleware<TCatalog>, type: TName, handler: WebhookHandler<WebhookEvent<TCatalog, TName>, KoaWebhookContext>) {
+      receiver.on(type, handler);
+      return this;
+    },
+    onAny(this: WebhooksMiddleware<TCatalog>, handler: WebhookHandler<WebhookEvent<TCatalog>, KoaWebhookContext>) {
+      receiver.onAny(handler);
+      return this;
+    },
+  }) as WebhooksMiddleware<TCatalog>;
+}

@@ -1,0 +1,63 @@
+import type { EventCatalog, EventName, Receiver, ReceiverOptions, ReceiverResult, WebhookEvent, WebhookHandler } from '@hooks/core';
+import { ConfigurationError, createReceiver } from '@hooks/core';
+import type { NextApiRequest, NextApiResponse } from 'next';
+
+/** What Pages Router handlers receive beside the event. */
+export interface PagesRouteContext {
+  /** The incoming request (its body stream has been read). */
+  request: NextApiRequest;
+  /** The response; the route answers it after the handlers return. */
+  response: NextApiResponse;
+}
+
+/** A Pages Router API route (`export default …`) that is also where handlers are registered. */
+export interface PagesWebhookRoute<TCatalog extends EventCatalog> {
+  /** Reads the request stream with the size limit, verifies, dedupes, validates, runs the handlers and answers. */
+  (request: NextApiRequest, response: NextApiResponse): Promise<void>;
+  /** Registers a handler of one event type; its payload type is inferred from the catalog. */
+  on<TName extends EventName<TCatalog>>(type: TName, handler: WebhookHandler<WebhookEvent<TCatalog, TName>, PagesRouteContext>): this;
+  /** Registers a handler of every event. */
+  onAny(handler: WebhookHandler<WebhookEvent<TCatalog>, PagesRouteContext>): this;
+  /** The core receiver behind this route. */
+  readonly receiver: Receiver<TCatalog, PagesRouteContext>;
+}
+
+/**
+ * A Pages Router API route for signed webhooks. Next's body parser must be off, or the signed
+ * bytes are gone before this runs:
+ *
+ * ```ts
+ * export const config = { api: { bodyParser: false } };
+ * export default pagesWebhookHandler({ catalog, secrets }).on('registrant.created', async (event) => { … });
+ * ```
+ */
+export function pagesWebhookHandler<TCatalog extends EventCatalog>(options: ReceiverOptions<TCatalog> | Receiver<TCatalog, PagesRouteContext> | Receiver<TCatalog>): PagesWebhookRoute<TCatalog> {
+  // A receiver made without a context type works too: its handlers just ignore the request.
+  const receiver = ('handleStream' in options ? options : createReceiver(options)) as Receiver<TCatalog, PagesRouteContext>;
+  const route = async (request: NextApiRequest, response: NextApiResponse): Promise<void> => {
+    let result: Pick<ReceiverResult<TCatalog>, 'status' | 'headers' | 'body'>;
+    if (request.body !== undefined) {
+      // Next's body parser consumed the stream; re-serialising `request.body` would never match the signature.
+      const error = new ConfigurationError('body_already_parsed', 'Next.js parsed this body: add `export const config = { api: { bodyParser: false } }` to the webhook route.');
+      result = { status: error.status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify({ error: error.toJSON() }) };
+    } else {
+      result = await receiver.handleStream({ body: request, headers: request.headers, contentLength: request.headers['content-length'], context: { request, response } });
+    }
+    // The rest of an oversized body is never read: close the connection rather than drain it.
+    if (result.status === 413) response.setHeader('connection', 'close');
+    response.statusCode = result.status;
+    for (const [name, value] of Object.entries(result.headers)) response.setHeader(name, value);
+    response.end(result.body);
+  };
+  return Object.assign(route, {
+    receiver,
+    on<TName extends EventName<TCatalog>>(this: PagesWebhookRoute<TCatalog>, type: TName, handler: WebhookHandler<WebhookEvent<TCatalog, TName>, PagesRouteContext>) {
+      receiver.on(type, handler);
+      return this;
+    },
+    onAny(this: PagesWebhookRoute<TCatalog>, handler: WebhookHandler<WebhookEvent<TCatalog>, PagesRouteContext>) {
+      receiver.onAny(handler);
+      return this;
+    },
+  }) as PagesWebhookRoute<TCatalog>;
+}

@@ -1,0 +1,328 @@
+import { createId, signHeaders } from '@hooks/core';
+import { EndpointRateLimiter } from './dispatcher-rate-limit';
+import type { SenderEventEmitter } from './events';
+import { type ResolvedRetryOptions, decideRetry, parseRetryAfter } from './retry';
+import type { ClaimedDelivery, FinishAttemptResult, Storage, StoredAttempt } from './storage/types';
+import { DeliveryNetworkError, type DeliveryResponse, type Transport } from './transport';
+import { toAttempt, toDelivery, toEndpoint } from './types';
+
+/** Dispatcher tuning. */
+export interface DispatcherOptions {
+  /** Attempts in flight at once in this process. @default 50 */
+  concurrency?: number;
+  /** Attempts in flight at once per endpoint, across every process sharing the storage. @default 10 */
+  perEndpointConcurrency?: number;
+  /** Time allowed for one attempt (connect, headers and body). @default 15_000 */
+  timeoutMs?: number;
+  /** How long a claim is held before another dispatcher may take it back; must exceed `timeoutMs`. @default 60_000 */
+  leaseMs?: number;
+  /** How often storage is polled for due deliveries when nothing wakes the dispatcher. @default 1_000 */
+  pollIntervalMs?: number;
+  /** Deliveries claimed per storage round trip. @default 50 */
+  batchSize?: number;
+  /** How long `stop()` waits for attempts in flight. @default timeoutMs + 1_000 */
+  stopTimeoutMs?: number;
+}
+
+/** Endpoint disablement thresholds. */
+export interface DisablementOptions {
+  /** Consecutive failure counts that emit `endpoint.failing`. @default [5, 10, 15] */
+  notifyAfter?: readonly number[];
+  /** The consecutive failure that disables the endpoint. @default 20 */
+  disableAfter?: number;
+}
+
+/** Everything the dispatcher needs, resolved by `createSender`. */
+export interface DispatcherContext {
+  storage: Storage;
+  transport: Transport;
+  now: () => number;
+  retry: ResolvedRetryOptions;
+  notifyAfter: readonly number[];
+  disableAfter: number;
+  emitter: SenderEventEmitter;
+  onError: (error: unknown) => void;
+  concurrency: number;
+  perEndpointConcurrency: number;
+  timeoutMs: number;
+  leaseMs: number;
+  pollIntervalMs: number;
+  batchSize: number;
+  stopTimeoutMs: number;
+}
+
+/** Builds the exact envelope bytes from stored parts; equal to core's `serializeEnvelope` output, without re-parsing `data`. */
+export function envelopeBody(message: { id: string; type: string; createdAt: number; payload: string }): string {
+  return `{"id":${JSON.stringify(message.id)},"type":${JSON.stringify(message.type)},"timestamp":${JSON.stringify(new Date(message.createdAt).toISOString())},"data":${message.payload}}`;
+}
+
+function isSuccess(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
+/**
+ * Claims due deliveries with a lease and attempts them: signs (fresh timestamp per attempt),
+ * POSTs through the transport, logs the attempt, and schedules the retry or gives up, in one
+ * storage call per attempt. A poll timer plus `wake()` (after `send`) drive it.
+ */
+export class Dispatcher {
+  /** Lease owner id of this dispatcher. */
+  readonly owner = createId('dispatcher');
+  private readonly active = new Set<Promise<void>>();
+  private readonly limiter = new EndpointRateLimiter();
+  private running = false;
+  private stopping = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private ticking = false;
+  private again = false;
+  private lastPrune = 0;
+
+  constructor(private readonly context: DispatcherContext) {}
+
+  /** True between `start()` and `stop()`. */
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Attempts in flight in this process. */
+  get inFlight(): number {
+    return this.active.size;
+  }
+
+  /** Starts polling. Idempotent. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.stopping = false;
+    this.schedule(0);
+  }
+
+  /** Asks for a claim round soon (new messages, an endpoint enabled, a retry requested). */
+  wake(): void {
+    if (this.running) this.schedule(0);
+  }
+
+  /**
+   * Stops claiming, waits up to `stopTimeoutMs` for attempts in flight, and releases claims that
+   * have not started sending (so another process picks them up at once).
+   */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    if (this.active.size > 0) {
+      let timeout: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.active]),
+        new Promise<void>((resolve) => {
+          timeout = setTimeout(resolve, this.context.stopTimeoutMs);
+        }),
+      ]);
+      if (timeout) clearTimeout(timeout);
+    }
+  }
+
+  /**
+   * Dispatches until nothing is due on the injected clock and nothing is in flight (tests,
+   * scripts). Works whether or not the dispatcher was started.
+   */
+  async drain(): Promise<void> {
+    const wasStopping = this.stopping;
+    this.stopping = false;
+    try {
+      for (;;) {
+        const claimed = await this.claimRound();
+        if (claimed === 0 && this.active.size === 0) return;
+        if (this.active.size > 0 && (claimed === 0 || this.active.size >= this.context.concurrency)) await Promise.race(this.active);
+      }
+    } finally {
+      this.stopping = wasStopping && !this.running;
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.running) return;
+    const at = Date.now() + delayMs;
+    if (this.timer && this.timerAt <= at) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      void this.tick();
+    }, delayMs);
+    // The poll timer alone must not keep a process alive.
+    this.timer.unref?.();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
+    this.ticking = true;
+    try {
+      do {
+        this.again = false;
+        if (!this.running) break;
+        const claimed = await this.claimRound(true);
+        // A full batch means more may be waiting.
+        if (claimed > 0 && this.active.size < this.context.concurrency) this.again = true;
+      } while (this.again && this.running);
+    } catch (error) {
+      this.context.onError(error);
+    } finally {
+      this.ticking = false;
+    }
+    this.schedule(this.context.pollIntervalMs);
+  }
+
+  /**
+   * One claim; starts an attempt per claimed delivery. Returns how many were claimed. With
+   * `batched`, waits until a batch worth of slots is free while attempts are running, so a busy
+   * dispatcher claims a few deliveries per storage round trip instead of one.
+   */
+  private async claimRound(batched = false): Promise<number> {
+    const free = this.context.concurrency - this.active.size;
+    if (free <= 0) return 0;
+    if (batched && this.active.size > 0 && free < Math.min(this.context.batchSize, Math.ceil(this.context.concurrency / 4))) return 0;
+    const now = this.context.now();
+    if (now - this.lastPrune > 60_000) {
+      this.lastPrune = now;
+      this.limiter.prune(now);
+    }
+    const claimed = await this.context.storage.claimDeliveries({
+      owner: this.owner,
+      now,
+      leaseMs: this.context.leaseMs,
+      limit: Math.min(this.context.batchSize, free),
+      perEndpointConcurrency: this.context.perEndpointConcurrency,
+    });
+    for (const item of claimed) {
+      const run: Promise<void> = this.attempt(item)
+        .catch((error: unknown) => this.context.onError(error))
+        .finally(() => {
+          this.active.delete(run);
+          this.wake();
+        });
+      this.active.add(run);
+    }
+    return claimed.length;
+  }
+
+  private async release(item: ClaimedDelivery, nextAttemptAt?: number): Promise<void> {
+    await this.context.storage.releaseDeliveries(this.owner, { ids: [item.delivery.id], nextAttemptAt, now: this.context.now() });
+  }
+
+  private async attempt(item: ClaimedDelivery): Promise<void> {
+    const { context } = this;
+    const { delivery, message, endpoint } = item;
+    if (this.stopping) return this.release(item);
+    const claimedAt = context.now();
+    if (endpoint.rateLimit !== null) {
+      const allowedAt = this.limiter.take(endpoint.id, endpoint.rateLimit, claimedAt);
+      if (allowedAt > claimedAt) {
+        await this.release(item, allowedAt);
+        // Come back for it on the wall clock too (the injected clock may be real time).
+        if (this.running) this.schedule(Math.max(0, allowedAt - claimedAt));
+        return;
+      }
+    }
+    const secrets = await context.storage.listSecrets(endpoint.id);
+    const signing = (secrets ?? []).filter((secret) => secret.expiresAt === null || secret.expiresAt > claimedAt).map((secret) => secret.secret);
+    // The endpoint was deleted meanwhile (its deliveries go with it): nothing to send.
+    if (signing.length === 0) return this.release(item);
+    const number = delivery.attempts + 1;
+    const body = envelopeBody(message);
+    const signed = await signHeaders({
+      id: message.id,
+      timestamp: Math.floor(claimedAt / 1000),
+      payload: body,
+      secrets: signing,
+      profile: endpoint.profile,
+      attempt: number,
+      eventType: message.type,
+    });
+    // Custom headers first, so they can never replace the signature or content headers.
+    const headers = { ...endpoint.headers, ...signed };
+    const startedAt = context.now();
+    let response: DeliveryResponse | undefined;
+    let errorCode: string | null = null;
+    let durationMs: number;
+    try {
+      response = await context.transport.send({ url: endpoint.url, headers, body, timeoutMs: context.timeoutMs });
+      durationMs = response.durationMs;
+    } catch (error) {
+      if (DeliveryNetworkError.isInstance(error)) {
+        errorCode = error.code;
+        durationMs = error.durationMs;
+      } else {
+        errorCode = 'network';
+        durationMs = Math.max(0, context.now() - startedAt);
+        context.onError(error);
+      }
+    }
+    const finishedAt = context.now();
+    const success = response !== undefined && isSuccess(response.status);
+    if (response && !success) errorCode = `http_${response.status}`;
+
+    let next: { status: 'succeeded' | 'failed' | 'pending'; nextAttemptAt: number | null } = { status: 'succeeded', nextAttemptAt: null };
+    let retryAfterMs: number | undefined;
+    if (!success) {
+      if (response && (response.status === 429 || response.status === 503)) retryAfterMs = parseRetryAfter(response.headers['retry-after'], finishedAt);
+      next = decideRetry({ cycleAttempts: number - delivery.retryBaseAttempts, cycleStartedAt: delivery.retryBaseAt, now: finishedAt, retryAfterMs }, context.retry);
+    }
+    const attempt: StoredAttempt = {
+      id: createId('att', finishedAt),
+      deliveryId: delivery.id,
+      messageId: message.id,
+      endpointId: endpoint.id,
+      number,
+      startedAt,
+      durationMs,
+      statusCode: response?.status ?? null,
+      responseHeaders: response?.headers ?? {},
+      responseBody: response?.body ?? null,
+      errorCode: success ? null : errorCode,
+      success,
+    };
+    const result = await context.storage.finishAttempt({
+      deliveryId: delivery.id,
+      owner: this.owner,
+      attempt,
+      next,
+      endpoint: {
+        success,
+        disableAfter: context.disableAfter,
+        // 410 Gone: the receiver says the endpoint no longer exists (Standard Webhooks advice).
+        disableReason: response?.status === 410 ? 'gone' : undefined,
+        pauseUntil: retryAfterMs !== undefined && retryAfterMs > 0 ? finishedAt + retryAfterMs : undefined,
+      },
+      now: finishedAt,
+    });
+    this.emit(result, attempt, success, next.status);
+  }
+
+  private emit(result: FinishAttemptResult, stored: StoredAttempt, success: boolean, status: 'succeeded' | 'failed' | 'pending'): void {
+    const { emitter, notifyAfter } = this.context;
+    const attempt = toAttempt(stored);
+    const delivery = result.delivery ? toDelivery(result.delivery) : undefined;
+    emitter.emit('attempt.finished', { attempt, delivery });
+    if (!result.applied || !delivery) return;
+    if (success) emitter.emit('delivery.succeeded', { delivery, attempt });
+    else if (status === 'failed') emitter.emit('delivery.failed', { delivery, attempt });
+    const endpoint = result.endpoint;
+    if (!endpoint) return;
+    const firstNotice = notifyAfter.length > 0 ? Math.min(...notifyAfter) : Number.POSITIVE_INFINITY;
+    if (success && result.previousFailures >= firstNotice) {
+      emitter.emit('endpoint.recovered', { endpoint: toEndpoint(endpoint), previousFailures: result.previousFailures });
+    }
+    if (!success) {
+      if (result.disabled) emitter.emit('endpoint.disabled', { endpoint: toEndpoint(endpoint), reason: endpoint.disabledReason ?? 'consecutive_failures' });
+      else if (notifyAfter.includes(endpoint.consecutiveFailures)) emitter.emit('endpoint.failing', { endpoint: toEndpoint(endpoint), consecutiveFailures: endpoint.consecutiveFailures });
+    }
+  }
+}

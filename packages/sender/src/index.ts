@@ -1,0 +1,62 @@
+export { createSender, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_SECRET_OVERLAP_MS } from './sender';
+export type { AttemptListQuery, DeliveryListQuery, MessageListQuery, SendInput, SendOptions, SendResult, Sender, SenderOptions } from './sender';
+export type { CreateEndpointInput, EndpointSecrets, EndpointsApi, UpdateEndpointInput } from './endpoints';
+export type { DispatcherOptions, DisablementOptions } from './dispatcher';
+export { DEFAULT_MAX_AGE_MS, DEFAULT_RETRY_REPEAT_MS, DEFAULT_RETRY_SCHEDULE_MS, parseRetryAfter, retryDelay, resolveRetryOptions } from './retry';
+export type { ResolvedRetryOptions, RetryOptions } from './retry';
+export type { SenderEventListener, SenderEventName, SenderEvents } from './events';
+export type { Attempt, Delivery, Endpoint, Message, Page } from './types';
+export { SenderError } from './errors';
+export type { SenderErrorCode } from './errors';
+export { createMemoryStorage } from './storage/memory';
+export { createSqliteStorage } from './storage/sqlite';
+export type { SqliteStorageOptions } from './storage/sqlite';
+export { SQLITE_MIGRATIONS } from './storage/sqlite-migrations';
+export type { SqliteMigration } from './storage/sqlite-migrations';
+export { createPostgresStorage } from './storage/postgres';
+export type {
+  PostgresEnqueueOptions,
+  PostgresPool,
+  PostgresPoolClient,
+  PostgresQueryResult,
+  PostgresQueryable,
+  PostgresStorage,
+  PostgresStorageOptions,
+  PruneOptions,
+  PruneResult,
+} from './storage/postgres';
+export { POSTGRES_MIGRATIONS } from './storage/postgres-migrations';
+export type { PostgresMigration } from './storage/postgres-migrations';
+export { MAX_PAGE_SIZE, decodeCursor, encodeCursor } from './storage/common';
+export type {
+  AttemptQuery,
+  ClaimInput,
+  ClaimedDelivery,
+  DeliveryQuery,
+  DeliveryStatus,
+  EndpointEffect,
+  EndpointPatch,
+  EndpointQuery,
+  EnqueueInput,
+  EnqueueResult,
+  FinishAttemptInput,
+  FinishAttemptResult,
+  MessageQuery,
+  NewEndpoint,
+  PageQuery,
+  RotateSecretInput,
+  Storage,
+  StoragePage,
+  StoredAttempt,
+  StoredDelivery,
+  StoredEndpoint,
+  StoredHeaderProfile,
+  StoredMessage,
+  StoredSecret,
+} from './storage/types';
+export { assertEndpointUrl, isBlockedAddress } from './url-policy';
+export type { UrlPolicy } from './url-policy';
+export { createTransport, DeliveryNetworkError } from './transport';
+export type { DeliveryRequest, DeliveryResponse, NetworkErrorCode, Transport, TransportOptions } from './transport';
+export { createAdminHandler, toNodeListener } from './admin/index';
+export type { AdminErrorBody, AdminHandler, AdminHandlerOptions, AdminPage, AdminPrincipal, AdminSender, TenantOwned } from './admin/index';

@@ -1,0 +1,459 @@
+import { type EventCatalog, type EventInput, type EventName, WebhookPayloadError, createMessageId } from '@hooks/core';
+import { Dispatcher, type DispatcherOptions, type DisablementOptions, envelopeBody } from './dispatcher';
+import { type EndpointsApi, checkTenant, createEndpointsApi } from './endpoints';
+import { SenderError } from './errors';
+import { type SenderEventListener, type SenderEventName, SenderEventEmitter } from './events';
+import { type RetryOptions, resolveRetryOptions } from './retry';
+import { createMemoryStorage } from './storage/memory';
+import { createSqliteStorage } from './storage/sqlite';
+import type { DeliveryStatus, EnqueueInput, EnqueueResult, Storage } from './storage/types';
+import { type Transport, createTransport } from './transport';
+import { type Attempt, type Delivery, type Message, type Page, toAttempt, toDelivery, toMessage } from './types';
+import type { UrlPolicy } from './url-policy';
+
+/** Default largest envelope accepted by `send`: 256 KiB. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
+/** Default overlap during which a rotated-out secret keeps signing: 24 hours. */
+export const DEFAULT_SECRET_OVERLAP_MS = 86_400_000;
+
+/** Options of {@link createSender}. */
+export interface SenderOptions<TCatalog extends EventCatalog> {
+  /** The events this product sends (from `defineEvents`); `send` validates against it. */
+  catalog: TCatalog;
+  /** Where endpoints, messages, deliveries and attempts live. @default SQLite at `database`, else memory */
+  storage?: Storage;
+  /** SQLite file path shorthand for `storage: createSqliteStorage({ filename })`. */
+  database?: string;
+  /** Which endpoint URLs are allowed (checked on save and at connect time). @default {} (https, public addresses) */
+  urlPolicy?: UrlPolicy;
+  /** Retry schedule, jitter and caps. @default the seed schedule, ±10 %, 3 days */
+  retry?: RetryOptions;
+  /** Failure notices and the disabling threshold. @default { notifyAfter: [5, 10, 15], disableAfter: 20 } */
+  disablement?: DisablementOptions;
+  /** Dispatcher concurrency, timeout, lease and polling. */
+  dispatcher?: DispatcherOptions;
+  /** How long a rotated-out secret keeps signing. @default 86_400_000 (24 h) */
+  secretOverlapMs?: number;
+  /** Largest envelope (`{id,type,timestamp,data}` JSON) `send` accepts, in bytes. @default 262_144 */
+  maxPayloadBytes?: number;
+  /** HTTP transport. @default createTransport({ urlPolicy }) */
+  transport?: Transport;
+  /** Clock in unix milliseconds, used for every stored time, schedule and signature. @default Date.now */
+  now?: () => number;
+  /** Receives errors that have nowhere else to go (a throwing event listener, a storage hiccup in the poll loop). @default console.error */
+  onError?: (error: unknown) => void;
+}
+
+/** Input of {@link Sender.send}, typed by the catalog. */
+export type SendInput<TCatalog extends EventCatalog, TName extends EventName<TCatalog> = EventName<TCatalog>> = {
+  [N in TName]: {
+    /** The customer workspace to deliver to. */
+    tenant: string;
+    /** Event type. */
+    type: N;
+    /** Payload; validated against the event's schema. */
+    data: EventInput<TCatalog, N>;
+    /** Repeating a key (per tenant) returns the first message instead of sending again. */
+    idempotencyKey?: string;
+  };
+}[TName];
+
+/** Options of {@link Sender.send}. */
+export interface SendOptions {
+  /**
+   * A transaction of the host app to write the message in (transactional outbox). PostgreSQL: a
+   * `pg` client inside `BEGIN`; the message is stored, and sent, only if that transaction commits.
+   * Storage without this ability refuses it with `invalid_option`. @default undefined (own transaction)
+   */
+  transaction?: unknown;
+}
+
+/** Result of {@link Sender.send}. */
+export interface SendResult {
+  /** The message id (the first one on an idempotent repeat). */
+  messageId: string;
+  /** Deliveries created (or existing, on a repeat). */
+  deliveryCount: number;
+  /** True when the idempotency key had been used: nothing new was sent. */
+  duplicate: boolean;
+}
+
+/** Filters of `sender.messages.list`. */
+export interface MessageListQuery {
+  /** Only this tenant. */
+  tenant?: string;
+  /** Only this event type. */
+  type?: string;
+  /** From this time (inclusive). */
+  since?: Date | number;
+  /** Before this time (exclusive). */
+  until?: Date | number;
+  /** Page size, 1 to 1000. @default 50 */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+/** Filters of `sender.deliveries.list`. */
+export interface DeliveryListQuery {
+  /** Only this tenant. */
+  tenant?: string;
+  /** Only this endpoint. */
+  endpointId?: string;
+  /** Only this message. */
+  messageId?: string;
+  /** Only this status. */
+  status?: DeliveryStatus;
+  /** Only this event type. */
+  type?: string;
+  /** From this time (inclusive). */
+  since?: Date | number;
+  /** Before this time (exclusive). */
+  until?: Date | number;
+  /** Page size, 1 to 1000. @default 50 */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+/** Filters of `sender.attempts.list`. */
+export interface AttemptListQuery {
+  /** Only this delivery. */
+  deliveryId?: string;
+  /** Only this endpoint. */
+  endpointId?: string;
+  /** Only this message. */
+  messageId?: string;
+  /** Only successful (true) or failed (false) attempts. */
+  success?: boolean;
+  /** From this time (inclusive). */
+  since?: Date | number;
+  /** Before this time (exclusive). */
+  until?: Date | number;
+  /** Page size, 1 to 1000. @default 50 */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+/** The sending side of hooks: endpoints, `send`, the dispatcher, logs and events. */
+export interface Sender<TCatalog extends EventCatalog = EventCatalog> {
+  /** The catalog given to `createSender`. */
+  readonly catalog: TCatalog;
+  /** The storage in use. */
+  readonly storage: Storage;
+  /** Endpoints of every tenant. */
+  readonly endpoints: EndpointsApi;
+  /** Validates and stores a message with one delivery per matching enabled endpoint, in one transaction; returns at once. */
+  send<TName extends EventName<TCatalog>>(input: SendInput<TCatalog, TName>, options?: SendOptions): Promise<SendResult>;
+  /** Sends the catalog's example of `type` (default: the first event the endpoint subscribes to that has one) to one endpoint. */
+  sendTest(
+    endpointId: string,
+    type?: EventName<TCatalog>,
+  ): Promise<{
+    /** The id of the test message. */
+    messageId: string;
+    /** The id of its one delivery, to that endpoint. */
+    deliveryId: string;
+  }>;
+  /** Message log. */
+  readonly messages: {
+    /** Messages newest first, one page. */
+    list(query?: MessageListQuery): Promise<Page<Message>>;
+    /** One message; `message_not_found` when absent. */
+    get(id: string): Promise<Message>;
+  };
+  /** Delivery log and manual retry. */
+  readonly deliveries: {
+    /** Deliveries newest first, one page. */
+    list(query?: DeliveryListQuery): Promise<Page<Delivery>>;
+    /** One delivery; `delivery_not_found` when absent. */
+    get(id: string): Promise<Delivery>;
+    /** Re-queues a failed delivery now, with a fresh retry cycle. */
+    retry(id: string): Promise<Delivery>;
+  };
+  /** Attempt log. */
+  readonly attempts: {
+    /** Attempts newest first, one page. */
+    list(query?: AttemptListQuery): Promise<Page<Attempt>>;
+  };
+  /** Subscribes to a sender event; returns the unsubscribe function. */
+  on<TName extends SenderEventName>(name: TName, listener: SenderEventListener<TName>): () => void;
+  /** Starts the dispatcher in this process. */
+  start(): void;
+  /** Stops the dispatcher: waits (bounded) for attempts in flight, releases the rest. */
+  stop(): Promise<void>;
+  /** Dispatches until nothing is due (on the injected clock) and nothing is in flight. For tests and scripts. */
+  drain(): Promise<void>;
+  /** Stops, then closes the transport and storage the sender created itself. */
+  close(): Promise<void>;
+}
+
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  const resolved = value ?? fallback;
+  if (!Number.isInteger(resolved) || resolved < 1) throw new SenderError('invalid_option', `${name} must be a whole number >= 1.`);
+  return resolved;
+}
+
+function duration(value: number | undefined, fallback: number, name: string): number {
+  const resolved = value ?? fallback;
+  if (typeof resolved !== 'number' || !Number.isFinite(resolved) || resolved < 0) throw new SenderError('invalid_option', `${name} must be a duration in milliseconds (>= 0).`);
+  return resolved;
+}
+
+function toTime(value: Date | number | undefined, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  const time = value instanceof Date ? value.getTime() : value;
+  if (typeof time !== 'number' || !Number.isFinite(time)) throw new SenderError('invalid_input', `${field} must be a Date or unix milliseconds.`, { details: { field } });
+  return time;
+}
+
+function checkText(value: unknown, field: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.length > 256) throw new SenderError('invalid_input', `${field} must be 1 to 256 characters.`, { details: { field } });
+  return value;
+}
+
+const STATUSES = new Set<string>(['pending', 'in_flight', 'succeeded', 'failed']);
+
+/**
+ * Creates a sender:
+ *
+ * ```ts
+ * const sender = createSender({ catalog: events, database: './hooks.db' });
+ * const { endpoint, secret } = await sender.endpoints.create({ tenant: 'acme', url: 'https://acme.example/hooks' });
+ * await sender.send({ tenant: 'acme', type: 'registrant.created', data: { … } });
+ * sender.start();
+ * ```
+ */
+export function createSender<TCatalog extends EventCatalog>(options: SenderOptions<TCatalog>): Sender<TCatalog> {
+  if (typeof options !== 'object' || options === null) throw new SenderError('invalid_option', 'createSender needs an options object.');
+  const { catalog } = options;
+  if (!catalog || typeof catalog.has !== 'function' || typeof catalog.validate !== 'function') {
+    throw new SenderError('invalid_option', 'createSender needs a catalog created with defineEvents.');
+  }
+  const now = options.now ?? Date.now;
+  const onError =
+    options.onError ??
+    ((error: unknown) => {
+      // Only the message: errors here never carry secrets, but payloads are not ours to log.
+      console.error('[@hooks/sender]', error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+    });
+  const retry = resolveRetryOptions(options.retry);
+  const notifyAfter = [...(options.disablement?.notifyAfter ?? [5, 10, 15])];
+  if (!notifyAfter.every((count) => Number.isInteger(count) && count >= 1)) throw new SenderError('invalid_option', 'disablement.notifyAfter must be whole numbers >= 1.');
+  const disableAfter = positiveInteger(options.disablement?.disableAfter, 20, 'disablement.disableAfter');
+  const dispatcherOptions = options.dispatcher ?? {};
+  const timeoutMs = positiveInteger(dispatcherOptions.timeoutMs, 15_000, 'dispatcher.timeoutMs');
+  const leaseMs = positiveInteger(dispatcherOptions.leaseMs, Math.max(60_000, timeoutMs * 2), 'dispatcher.leaseMs');
+  if (leaseMs <= timeoutMs) throw new SenderError('invalid_option', 'dispatcher.leaseMs must be longer than dispatcher.timeoutMs, or a slow attempt would be sent twice.');
+  const secretOverlapMs = duration(options.secretOverlapMs, DEFAULT_SECRET_OVERLAP_MS, 'secretOverlapMs');
+  const maxPayloadBytes = positiveInteger(options.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES, 'maxPayloadBytes');
+  const urlPolicy = options.urlPolicy ?? {};
+
+  const ownsStorage = options.storage === undefined;
+  const storage = options.storage ?? (options.database !== undefined ? createSqliteStorage({ filename: options.database }) : createMemoryStorage());
+  const ownsTransport = options.transport === undefined;
+  const transport = options.transport ?? createTransport({ urlPolicy });
+  const emitter = new SenderEventEmitter(onError);
+  const dispatcher = new Dispatcher({
+    storage,
+    transport,
+    now,
+    retry,
+    notifyAfter,
+    disableAfter,
+    emitter,
+    onError,
+    concurrency: positiveInteger(dispatcherOptions.concurrency, 50, 'dispatcher.concurrency'),
+    perEndpointConcurrency: positiveInteger(dispatcherOptions.perEndpointConcurrency, 10, 'dispatcher.perEndpointConcurrency'),
+    timeoutMs,
+    leaseMs,
+    pollIntervalMs: positiveInteger(dispatcherOptions.pollIntervalMs, 1_000, 'dispatcher.pollIntervalMs'),
+    batchSize: positiveInteger(dispatcherOptions.batchSize, 50, 'dispatcher.batchSize'),
+    stopTimeoutMs: duration(dispatcherOptions.stopTimeoutMs, timeoutMs + 1_000, 'dispatcher.stopTimeoutMs'),
+  });
+  const wake = () => dispatcher.wake();
+  const endpoints = createEndpointsApi({ storage, catalog, urlPolicy, now, secretOverlapMs, wake });
+
+  /** Validates `data`, serialises it, and checks the envelope size. */
+  async function preparePayload(type: unknown, data: unknown): Promise<string> {
+    if (typeof type !== 'string' || !catalog.has(type)) {
+      throw new SenderError('unknown_event', `Unknown event type "${String(type).slice(0, 128)}".`, { details: { field: 'type' } });
+    }
+    try {
+      await catalog.validate(type, data);
+    } catch (error) {
+      if (WebhookPayloadError.isInstance(error)) {
+        throw new SenderError('invalid_payload', error.message, { cause: error, details: { issues: error.issues.map((issue) => ({ path: issue.path.map(String), message: issue.message })) } });
+      }
+      throw error;
+    }
+    let payload: string | undefined;
+    try {
+      payload = JSON.stringify(data);
+    } catch (error) {
+      throw new SenderError('invalid_payload', 'The payload cannot be serialised as JSON.', { cause: error });
+    }
+    if (payload === undefined) throw new SenderError('invalid_payload', 'The payload cannot be serialised as JSON.');
+    return payload;
+  }
+
+  function checkSize(body: string): void {
+    // Cheap bound first: a UTF-8 byte is at least one UTF-16 unit and at most three.
+    if (body.length * 3 <= maxPayloadBytes) return;
+    const bytes = Buffer.byteLength(body);
+    if (bytes > maxPayloadBytes) {
+      throw new SenderError('payload_too_large', `The webhook body is ${bytes} bytes; the limit is ${maxPayloadBytes}.`, { details: { bytes, limit: maxPayloadBytes } });
+    }
+  }
+
+  function pageQuery(query: { limit?: number; cursor?: string }): { limit: number; cursor: string | undefined } {
+    const limit = query.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new SenderError('invalid_input', 'limit must be a whole number from 1 to 1000.', { details: { field: 'limit' } });
+    if (query.cursor !== undefined && typeof query.cursor !== 'string') throw new SenderError('invalid_input', 'cursor must be a string.', { details: { field: 'cursor' } });
+    return { limit, cursor: query.cursor };
+  }
+
+  /** Stores a message, inside the host's transaction when one is given and the storage can (PostgreSQL). */
+  function enqueue(input: EnqueueInput, transaction: unknown): Promise<EnqueueResult> {
+    if (transaction === undefined) return storage.enqueueMessage(input);
+    const transactional = storage as Storage & { enqueueMessage(input: EnqueueInput, options?: { transaction?: unknown }): Promise<EnqueueResult> };
+    if (storage.kind !== 'postgres') {
+      return Promise.reject(new SenderError('invalid_option', `send({ transaction }) needs a storage that writes inside the host's transaction (PostgreSQL); this one is ${storage.kind}.`));
+    }
+    return transactional.enqueueMessage(input, { transaction });
+  }
+
+  // Storage that can tell when any process stored work (PostgreSQL LISTEN/NOTIFY) wakes the
+  // dispatcher at once; the poll timer stays as the safety net.
+  const subscribe = (storage as Storage & { subscribe?: (listener: () => void) => () => void }).subscribe;
+  let unsubscribe: (() => void) | undefined;
+
+  const sender: Sender<TCatalog> = {
+    catalog,
+    storage,
+    endpoints,
+
+    async send(input, sendOptions) {
+      if (typeof input !== 'object' || input === null) throw new SenderError('invalid_input', 'send needs { tenant, type, data }.');
+      const tenant = checkTenant(input.tenant);
+      const idempotencyKey = checkText(input.idempotencyKey, 'idempotencyKey') ?? null;
+      const payload = await preparePayload(input.type, input.data);
+      const createdAt = now();
+      const message = { id: createMessageId(createdAt), tenant, type: input.type as string, payload, idempotencyKey, createdAt };
+      checkSize(envelopeBody(message));
+      const result = await enqueue({ message, now: createdAt }, sendOptions?.transaction);
+      if (result.created && result.deliveries.length > 0) wake();
+      return { messageId: result.message.id, deliveryCount: result.deliveries.length, duplicate: !result.created };
+    },
+
+    async sendTest(endpointId, type) {
+      const endpoint = await endpoints.get(endpointId);
+      const candidates = type !== undefined ? [type as string] : [...endpoint.events, ...catalog.names];
+      const chosen = candidates.find((name) => catalog.has(name) && catalog.definitions[name]?.example !== undefined);
+      if (type !== undefined && !catalog.has(type)) throw new SenderError('unknown_event', `Unknown event type "${String(type).slice(0, 128)}".`, { details: { field: 'type' } });
+      if (chosen === undefined) throw new SenderError('invalid_input', 'The catalog has no example payload for this event type; add `example` to its definition.', { details: { field: 'type' } });
+      const payload = await preparePayload(chosen, catalog.definitions[chosen]?.example);
+      const createdAt = now();
+      const message = { id: createMessageId(createdAt), tenant: endpoint.tenant, type: chosen, payload, idempotencyKey: null, createdAt };
+      checkSize(envelopeBody(message));
+      const result = await storage.enqueueMessage({ message, endpointId: endpoint.id, now: createdAt });
+      const delivery = result.deliveries[0];
+      if (!delivery) throw new SenderError('endpoint_not_found', 'No endpoint has this id.');
+      wake();
+      return { messageId: result.message.id, deliveryId: delivery.id };
+    },
+
+    messages: {
+      async list(query = {}) {
+        const page = await storage.listMessages({
+          ...pageQuery(query),
+          tenant: checkText(query.tenant, 'tenant'),
+          type: checkText(query.type, 'type'),
+          since: toTime(query.since, 'since'),
+          until: toTime(query.until, 'until'),
+        });
+        return { items: page.items.map(toMessage), nextCursor: page.nextCursor };
+      },
+      async get(id) {
+        const message = typeof id === 'string' ? await storage.getMessage(id) : undefined;
+        if (!message) throw new SenderError('message_not_found', 'No message has this id.');
+        return toMessage(message);
+      },
+    },
+
+    deliveries: {
+      async list(query = {}) {
+        if (query.status !== undefined && !STATUSES.has(query.status)) {
+          throw new SenderError('invalid_input', 'status must be pending, in_flight, succeeded or failed.', { details: { field: 'status' } });
+        }
+        const page = await storage.listDeliveries({
+          ...pageQuery(query),
+          tenant: checkText(query.tenant, 'tenant'),
+          endpointId: checkText(query.endpointId, 'endpointId'),
+          messageId: checkText(query.messageId, 'messageId'),
+          status: query.status,
+          type: checkText(query.type, 'type'),
+          since: toTime(query.since, 'since'),
+          until: toTime(query.until, 'until'),
+        });
+        return { items: page.items.map(toDelivery), nextCursor: page.nextCursor };
+      },
+      async get(id) {
+        const delivery = typeof id === 'string' ? await storage.getDelivery(id) : undefined;
+        if (!delivery) throw new SenderError('delivery_not_found', 'No delivery has this id.');
+        return toDelivery(delivery);
+      },
+      async retry(id) {
+        const delivery = typeof id === 'string' ? await storage.retryDelivery(id, now()) : undefined;
+        if (!delivery) throw new SenderError('delivery_not_found', 'No delivery has this id.');
+        if (delivery.status === 'succeeded' || delivery.status === 'in_flight') {
+          throw new SenderError('conflict', `The delivery is ${delivery.status}; only failed or pending deliveries can be retried.`);
+        }
+        wake();
+        return toDelivery(delivery);
+      },
+    },
+
+    attempts: {
+      async list(query = {}) {
+        if (query.success !== undefined && typeof query.success !== 'boolean') throw new SenderError('invalid_input', 'success must be true or false.', { details: { field: 'success' } });
+        const page = await storage.listAttempts({
+          ...pageQuery(query),
+          deliveryId: checkText(query.deliveryId, 'deliveryId'),
+          endpointId: checkText(query.endpointId, 'endpointId'),
+          messageId: checkText(query.messageId, 'messageId'),
+          success: query.success,
+          since: toTime(query.since, 'since'),
+          until: toTime(query.until, 'until'),
+        });
+        return { items: page.items.map(toAttempt), nextCursor: page.nextCursor };
+      },
+    },
+
+    on(name, listener) {
+      return emitter.on(name, listener);
+    },
+    start() {
+      dispatcher.start();
+      if (subscribe && !unsubscribe) unsubscribe = subscribe.call(storage, wake);
+    },
+    stop() {
+      unsubscribe?.();
+      unsubscribe = undefined;
+      return dispatcher.stop();
+    },
+    drain() {
+      return dispatcher.drain();
+    },
+    async close() {
+      unsubscribe?.();
+      unsubscribe = undefined;
+      await dispatcher.stop();
+      if (ownsTransport) await transport.close();
+      if (ownsStorage) await storage.close();
+    },
+  };
+  return sender;
+}

@@ -1,0 +1,49 @@
+import { SenderError } from '../errors';
+import type { StoredDelivery, StoredEndpoint, StoredMessage } from './types';
+
+/** Largest page an adapter returns. */
+export const MAX_PAGE_SIZE = 1000;
+
+/** Checks a page size; adapters share the rule so the conformance suite can test it once. */
+export function checkLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+    throw new SenderError('invalid_input', `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}.`, { details: { field: 'limit' } });
+  }
+  return limit;
+}
+
+/** Reads an opaque cursor (the insertion sequence of the last item seen); a forged or broken one is bad input, not a crash. */
+export function decodeCursor(cursor: string | undefined): number | undefined {
+  if (cursor === undefined) return undefined;
+  const match = /^c([0-9a-z]{1,11})$/.exec(cursor);
+  const value = match?.[1] === undefined ? Number.NaN : Number.parseInt(match[1], 36);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new SenderError('invalid_input', 'The cursor is not one this API returned.', { details: { field: 'cursor' } });
+  }
+  return value;
+}
+
+/** The cursor pointing after the item with this sequence. */
+export function encodeCursor(sequence: number): string {
+  return `c${sequence.toString(36)}`;
+}
+
+/** True when an endpoint subscribed to this event type (an empty list means every type). */
+export function subscribes(endpoint: Pick<StoredEndpoint, 'events'>, type: string): boolean {
+  return endpoint.events.length === 0 || endpoint.events.includes(type);
+}
+
+/** A deep-enough copy of an endpoint, so callers never mutate what is stored. */
+export function copyEndpoint(endpoint: StoredEndpoint): StoredEndpoint {
+  return { ...endpoint, events: [...endpoint.events], headers: { ...endpoint.headers }, metadata: structuredClone(endpoint.metadata) };
+}
+
+/** A copy of a message. */
+export function copyMessage(message: StoredMessage): StoredMessage {
+  return { ...message };
+}
+
+/** A copy of a delivery. */
+export function copyDelivery(delivery: StoredDelivery): StoredDelivery {
+  return { ...delivery };
+}

@@ -1,0 +1,429 @@
+import { createId } from '@hooks/core';
+import { SenderError } from '../errors';
+import { checkLimit, copyDelivery, copyEndpoint, copyMessage, decodeCursor, encodeCursor, subscribes } from './common';
+import type {
+  AttemptQuery,
+  ClaimInput,
+  ClaimedDelivery,
+  DeliveryQuery,
+  EndpointPatch,
+  EndpointQuery,
+  EnqueueInput,
+  EnqueueResult,
+  FinishAttemptInput,
+  FinishAttemptResult,
+  MessageQuery,
+  NewEndpoint,
+  RotateSecretInput,
+  Storage,
+  StoragePage,
+  StoredAttempt,
+  StoredDelivery,
+  StoredEndpoint,
+  StoredMessage,
+  StoredSecret,
+} from './types';
+
+interface Row<T> {
+  sequence: number;
+  value: T;
+}
+
+/**
+ * Storage in process memory: for tests, demos and the quick start. Nothing survives a restart.
+ * Every method runs without awaiting in between, so each one is atomic in a single process.
+ */
+export function createMemoryStorage(): Storage {
+  let sequence = 0;
+  let closed = false;
+  const endpoints = new Map<string, Row<StoredEndpoint>>();
+  const secrets = new Map<string, StoredSecret[]>();
+  const messages = new Map<string, Row<StoredMessage>>();
+  const messageOrder: Row<StoredMessage>[] = [];
+  const idempotency = new Map<string, string>();
+  const deliveries = new Map<string, Row<StoredDelivery>>();
+  const deliveryOrder: Row<StoredDelivery>[] = [];
+  const deliveriesByMessage = new Map<string, Row<StoredDelivery>[]>();
+  // Pending and in-flight deliveries in creation order: what a claim scans.
+  const active = new Map<string, Row<StoredDelivery>>();
+  // In-flight deliveries only (few): live leases are counted from here, not from the whole queue.
+  const inFlightRows = new Map<string, Row<StoredDelivery>>();
+  const attemptOrder: Row<StoredAttempt>[] = [];
+
+  function open(): void {
+    if (closed) throw new SenderError('storage_error', 'The storage is closed.');
+  }
+
+  function page<T>(rows: Row<T>[], limit: number, cursor: string | undefined, descending: boolean, keep: (value: T) => boolean, copy: (value: T) => T): StoragePage<T> {
+    checkLimit(limit);
+    const after = decodeCursor(cursor);
+    const items: T[] = [];
+    let last = -1;
+    let more = false;
+    const count = rows.length;
+    for (let index = 0; index < count; index++) {
+      const row = rows[descending ? count - 1 - index : index] as Row<T>;
+      if (after !== undefined && (descending ? row.sequence >= after : row.sequence <= after)) continue;
+      if (!keep(row.value)) continue;
+      if (items.length === limit) {
+        more = true;
+        break;
+      }
+      items.push(copy(row.value));
+      last = row.sequence;
+    }
+    return { items, nextCursor: more ? encodeCursor(last) : null };
+  }
+
+  function endActive(row: Row<StoredDelivery>): void {
+    if (row.value.status === 'pending' || row.value.status === 'in_flight') active.set(row.value.id, row);
+    else active.delete(row.value.id);
+    if (row.value.status === 'in_flight') inFlightRows.set(row.value.id, row);
+    else inFlightRows.delete(row.value.id);
+  }
+
+  /** Puts re-queued deliveries back in creation order, so FIFO endpoints keep their order. */
+  function reorderActive(): void {
+    const rows = [...active.values()].sort((a, b) => a.sequence - b.sequence);
+    active.clear();
+    for (const row of rows) active.set(row.value.id, row);
+  }
+
+  function requeue(row: Row<StoredDelivery>, now: number): void {
+    const delivery = row.value;
+    delivery.status = 'pending';
+    delivery.nextAttemptAt = now;
+    delivery.leaseOwner = null;
+    delivery.leaseUntil = null;
+    delivery.retryBaseAttempts = delivery.attempts;
+    delivery.retryBaseAt = now;
+    delivery.updatedAt = now;
+    endActive(row);
+  }
+
+  const storage: Storage = {
+    kind: 'memory',
+
+    async createEndpoint(endpoint: NewEndpoint, secret: StoredSecret) {
+      open();
+      if (endpoints.has(endpoint.id)) throw new SenderError('conflict', `An endpoint with id ${endpoint.id} already exists.`);
+      const stored: StoredEndpoint = copyEndpoint({ ...endpoint, consecutiveFailures: 0, pausedUntil: null, updatedAt: endpoint.createdAt });
+      endpoints.set(stored.id, { sequence: ++sequence, value: stored });
+      secrets.set(stored.id, [{ ...secret, expiresAt: null }]);
+      return copyEndpoint(stored);
+    },
+
+    async getEndpoint(id) {
+      open();
+      const row = endpoints.get(id);
+      return row ? copyEndpoint(row.value) : undefined;
+    },
+
+    async updateEndpoint(id: string, patch: EndpointPatch, now: number) {
+      open();
+      const row = endpoints.get(id);
+      if (!row) return undefined;
+      const next: StoredEndpoint = { ...row.value };
+      for (const [key, value] of Object.entries(patch)) {
+        if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
+      }
+      next.updatedAt = now;
+      row.value = copyEndpoint(next);
+      return copyEndpoint(row.value);
+    },
+
+    async deleteEndpoint(id) {
+      open();
+      if (!endpoints.delete(id)) return false;
+      secrets.delete(id);
+      for (let index = deliveryOrder.length - 1; index >= 0; index--) {
+        const row = deliveryOrder[index] as Row<StoredDelivery>;
+        if (row.value.endpointId !== id) continue;
+        deliveryOrder.splice(index, 1);
+        deliveries.delete(row.value.id);
+        active.delete(row.value.id);
+        inFlightRows.delete(row.value.id);
+        const siblings = deliveriesByMessage.get(row.value.messageId);
+        if (siblings) siblings.splice(siblings.indexOf(row), 1);
+      }
+      for (let index = attemptOrder.length - 1; index >= 0; index--) {
+        if ((attemptOrder[index] as Row<StoredAttempt>).value.endpointId === id) attemptOrder.splice(index, 1);
+      }
+      return true;
+    },
+
+    async listEndpoints(query: EndpointQuery) {
+      open();
+      const rows = [...endpoints.values()];
+      return page(rows, query.limit, query.cursor, false, (endpoint) => query.tenant === undefined || endpoint.tenant === query.tenant, copyEndpoint);
+    },
+
+    async listSecrets(endpointId) {
+      open();
+      const list = secrets.get(endpointId);
+      return list ? list.map((secret) => ({ ...secret })) : undefined;
+    },
+
+    async rotateSecret(input: RotateSecretInput) {
+      open();
+      const list = secrets.get(input.endpointId);
+      if (!list) return false;
+      const kept = list
+        .map((secret) => (secret.expiresAt === null ? { ...secret, expiresAt: input.previousExpiresAt } : secret))
+        .filter((secret) => secret.expiresAt !== null && secret.expiresAt > input.now)
+        .sort((a, b) => b.createdAt - a.createdAt);
+      secrets.set(input.endpointId, [{ secret: input.secret, createdAt: input.now, expiresAt: null }, ...kept]);
+      return true;
+    },
+
+    async enqueueMessage(input: EnqueueInput): Promise<EnqueueResult> {
+      open();
+      const { message, now } = input;
+      if (message.idempotencyKey !== null) {
+        const existingId = idempotency.get(`${message.tenant}\u0000${message.idempotencyKey}`);
+        const existing = existingId === undefined ? undefined : messages.get(existingId);
+        if (existing) {
+          const list = deliveriesByMessage.get(existing.value.id) ?? [];
+          return { message: copyMessage(existing.value), deliveries: list.map((row) => copyDelivery(row.value)), created: false };
+        }
+      }
+      if (messages.has(message.id)) throw new SenderError('conflict', `A message with id ${message.id} already exists.`);
+      const targets: StoredEndpoint[] = [];
+      if (input.endpointId !== undefined) {
+        const endpoint = endpoints.get(input.endpointId);
+        if (endpoint) targets.push(endpoint.value);
+      } else {
+        for (const row of endpoints.values()) {
+          if (row.value.tenant === message.tenant && row.value.enabled && subscribes(row.value, message.type)) targets.push(row.value);
+        }
+      }
+      const messageRow = { sequence: ++sequence, value: copyMessage(message) };
+      messages.set(message.id, messageRow);
+      messageOrder.push(messageRow);
+      if (message.idempotencyKey !== null) idempotency.set(`${message.tenant}\u0000${message.idempotencyKey}`, message.id);
+      const created: Row<StoredDelivery>[] = [];
+      for (const endpoint of targets) {
+        const delivery: StoredDelivery = {
+          id: createId('dlv', now),
+          messageId: message.id,
+          endpointId: endpoint.id,
+          tenant: message.tenant,
+          type: message.type,
+          status: 'pending',
+          attempts: 0,
+          nextAttemptAt: now,
+          leaseOwner: null,
+          leaseUntil: null,
+          lastStatus: null,
+          lastError: null,
+          retryBaseAttempts: 0,
+          retryBaseAt: message.createdAt,
+          createdAt: now,
+          updatedAt: now,
+        };
+        const row = { sequence: ++sequence, value: delivery };
+        deliveries.set(delivery.id, row);
+        deliveryOrder.push(row);
+        active.set(delivery.id, row);
+        created.push(row);
+      }
+      deliveriesByMessage.set(message.id, created);
+      return { message: copyMessage(messageRow.value), deliveries: created.map((row) => copyDelivery(row.value)), created: true };
+    },
+
+    async getMessage(id) {
+      open();
+      const row = messages.get(id);
+      return row ? copyMessage(row.value) : undefined;
+    },
+
+    async listMessages(query: MessageQuery) {
+      open();
+      return page(
+        messageOrder,
+        query.limit,
+        query.cursor,
+        true,
+        (message) =>
+          (query.tenant === undefined || message.tenant === query.tenant) &&
+          (query.type === undefined || message.type === query.type) &&
+          (query.since === undefined || message.createdAt >= query.since) &&
+          (query.until === undefined || message.createdAt < query.until),
+        copyMessage,
+      );
+    },
+
+    async claimDeliveries(input: ClaimInput): Promise<ClaimedDelivery[]> {
+      open();
+      const { now } = input;
+      const claimed: ClaimedDelivery[] = [];
+      if (input.limit < 1) return claimed;
+      const inFlight = new Map<string, number>();
+      for (const row of inFlightRows.values()) {
+        if ((row.value.leaseUntil ?? 0) > now) inFlight.set(row.value.endpointId, (inFlight.get(row.value.endpointId) ?? 0) + 1);
+      }
+      const fifoHeadSeen = new Set<string>();
+      // Creation order; stops as soon as the batch is full, so a long queue costs little per claim.
+      for (const row of active.values()) {
+        if (claimed.length >= input.limit) break;
+        const delivery = row.value;
+        const endpoint = endpoints.get(delivery.endpointId)?.value;
+        if (!endpoint) continue;
+        const isFifoHead = endpoint.fifo && !fifoHeadSeen.has(endpoint.id);
+        if (endpoint.fifo) fifoHeadSeen.add(endpoint.id);
+        if (delivery.status === 'in_flight' && (delivery.leaseUntil ?? 0) > now) continue;
+        const due = delivery.status === 'pending' ? (delivery.nextAttemptAt ?? Number.POSITIVE_INFINITY) <= now : true;
+        if (!due || !endpoint.enabled) continue;
+        if (endpoint.pausedUntil !== null && endpoint.pausedUntil > now) continue;
+        if (endpoint.fifo && !isFifoHead) continue;
+        const count = inFlight.get(endpoint.id) ?? 0;
+        if (count >= input.perEndpointConcurrency) continue;
+        const message = messages.get(delivery.messageId)?.value;
+        if (!message) continue;
+        inFlight.set(endpoint.id, count + 1);
+        delivery.status = 'in_flight';
+        delivery.leaseOwner = input.owner;
+        delivery.leaseUntil = now + input.leaseMs;
+        delivery.updatedAt = now;
+        inFlightRows.set(delivery.id, row);
+        claimed.push({ delivery: copyDelivery(delivery), message: copyMessage(message), endpoint: copyEndpoint(endpoint) });
+      }
+      return claimed;
+    },
+
+    async finishAttempt(input: FinishAttemptInput): Promise<FinishAttemptResult> {
+      open();
+      const { now } = input;
+      const row = deliveries.get(input.deliveryId);
+      const endpointRow = endpoints.get(input.attempt.endpointId);
+      if (row) attemptOrder.push({ sequence: ++sequence, value: { ...input.attempt, id: input.attempt.id ?? createId('att', now), responseHeaders: { ...input.attempt.responseHeaders } } });
+      const previousFailures = endpointRow?.value.consecutiveFailures ?? 0;
+      if (row?.value.status !== 'in_flight' || row.value.leaseOwner !== input.owner) {
+        return { applied: false, delivery: row ? copyDelivery(row.value) : undefined, endpoint: endpointRow ? copyEndpoint(endpointRow.value) : undefined, previousFailures, disabled: false };
+      }
+      const delivery = row.value;
+      delivery.status = input.next.status;
+      delivery.nextAttemptAt = input.next.status === 'pending' ? input.next.nextAttemptAt : null;
+      delivery.attempts += 1;
+      delivery.leaseOwner = null;
+      delivery.leaseUntil = null;
+      delivery.lastStatus = input.attempt.statusCode;
+      delivery.lastError = input.attempt.errorCode;
+      delivery.updatedAt = now;
+      endActive(row);
+      let disabled = false;
+      if (endpointRow) {
+        const endpoint = { ...endpointRow.value };
+        const effect = input.endpoint;
+        if (effect.success) {
+          endpoint.consecutiveFailures = 0;
+          endpoint.pausedUntil = null;
+        } else {
+          endpoint.consecutiveFailures += 1;
+          const reason = effect.disableReason ?? (effect.disableAfter !== undefined && endpoint.consecutiveFailures >= effect.disableAfter ? 'consecutive_failures' : undefined);
+          if (reason !== undefined && endpoint.enabled) {
+            endpoint.enabled = false;
+            endpoint.disabledReason = reason;
+            disabled = true;
+          }
+          if (effect.pauseUntil !== undefined && (endpoint.pausedUntil === null || endpoint.pausedUntil < effect.pauseUntil)) endpoint.pausedUntil = effect.pauseUntil;
+        }
+        endpoint.updatedAt = now;
+        endpointRow.value = endpoint;
+      }
+      return { applied: true, delivery: copyDelivery(delivery), endpoint: endpointRow ? copyEndpoint(endpointRow.value) : undefined, previousFailures, disabled };
+    },
+
+    async releaseDeliveries(owner, options) {
+      open();
+      const ids = options.ids ? new Set(options.ids) : undefined;
+      let released = 0;
+      for (const row of [...inFlightRows.values()]) {
+        const delivery = row.value;
+        if (delivery.status !== 'in_flight' || delivery.leaseOwner !== owner) continue;
+        if (ids && !ids.has(delivery.id)) continue;
+        delivery.status = 'pending';
+        delivery.leaseOwner = null;
+        delivery.leaseUntil = null;
+        inFlightRows.delete(delivery.id);
+        if (options.nextAttemptAt !== undefined) delivery.nextAttemptAt = options.nextAttemptAt;
+        delivery.updatedAt = options.now;
+        released++;
+      }
+      return released;
+    },
+
+    async getDelivery(id) {
+      open();
+      const row = deliveries.get(id);
+      return row ? copyDelivery(row.value) : undefined;
+    },
+
+    async listDeliveries(query: DeliveryQuery) {
+      open();
+      const rows = query.messageId !== undefined ? (deliveriesByMessage.get(query.messageId) ?? []) : deliveryOrder;
+      return page(
+        rows,
+        query.limit,
+        query.cursor,
+        true,
+        (delivery) =>
+          (query.tenant === undefined || delivery.tenant === query.tenant) &&
+          (query.endpointId === undefined || delivery.endpointId === query.endpointId) &&
+          (query.messageId === undefined || delivery.messageId === query.messageId) &&
+          (query.status === undefined || delivery.status === query.status) &&
+          (query.type === undefined || delivery.type === query.type) &&
+          (query.since === undefined || delivery.createdAt >= query.since) &&
+          (query.until === undefined || delivery.createdAt < query.until),
+        copyDelivery,
+      );
+    },
+
+    async retryDelivery(id, now) {
+      open();
+      const row = deliveries.get(id);
+      if (!row) return undefined;
+      if (row.value.status === 'failed' || row.value.status === 'pending') {
+        requeue(row, now);
+        reorderActive();
+      }
+      return copyDelivery(row.value);
+    },
+
+    async recoverDeliveries(endpointId, since, now) {
+      open();
+      let count = 0;
+      for (const row of deliveryOrder) {
+        if (row.value.endpointId === endpointId && row.value.status === 'failed' && row.value.createdAt >= since) {
+          requeue(row, now);
+          count++;
+        }
+      }
+      if (count > 0) reorderActive();
+      return count;
+    },
+
+    async listAttempts(query: AttemptQuery) {
+      open();
+      return page(
+        attemptOrder,
+        query.limit,
+        query.cursor,
+        true,
+        (attempt) =>
+          (query.deliveryId === undefined || attempt.deliveryId === query.deliveryId) &&
+          (query.endpointId === undefined || attempt.endpointId === query.endpointId) &&
+          (query.messageId === undefined || attempt.messageId === query.messageId) &&
+          (query.success === undefined || attempt.success === query.success) &&
+          (query.since === undefined || attempt.startedAt >= query.since) &&
+          (query.until === undefined || attempt.startedAt < query.until),
+        (attempt) => ({ ...attempt, responseHeaders: { ...attempt.responseHeaders } }),
+      );
+    },
+
+    async close() {
+      closed = true;
+    },
+  };
+  return storage;
+}

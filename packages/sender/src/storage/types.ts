@@ -1,0 +1,434 @@
+/**
+ * The storage interface of `@hooks/sender`.
+ *
+ * Every method is ONE atomic unit of work: an adapter runs it in a single transaction (SQLite
+ * `BEGIN IMMEDIATE`, PostgreSQL `BEGIN … COMMIT`) or under one lock (memory), so a crash or a
+ * concurrent call never sees half of it. The sender never composes several calls into a
+ * transaction of its own; that keeps adapters simple and lets PostgreSQL claim with
+ * `SELECT … FOR UPDATE SKIP LOCKED` inside {@link Storage.claimDeliveries}.
+ *
+ * Rules every adapter follows (the conformance suite in `test/conformance` checks them):
+ * - Times are unix milliseconds (`number`). Storage never reads a clock: the sender passes `now`.
+ * - Ids are created by the caller (endpoints, messages, and attempts when given), except delivery
+ *   ids, which adapters create with `createId('dlv', now)` from `@hooks/core` during fan-out.
+ * - Records returned are fresh copies; mutating them changes nothing stored.
+ * - "Not found" is `undefined` (or `false`), never an exception. Exceptions are for broken
+ *   input (a malformed cursor → `SenderError('invalid_input')`), a duplicate id
+ *   (`SenderError('conflict')`) or a broken database (`SenderError('storage_error')`).
+ * - Lists are ordered by an insertion sequence and paginated with an opaque `cursor` string;
+ *   `nextCursor` is `null` on the last page.
+ */
+
+/** Header names used when signing: `x-webhook` (`X-Webhook-*`) or `standard` (`webhook-*`). */
+export type StoredHeaderProfile = 'x-webhook' | 'standard';
+
+/** Where a delivery is in its life. */
+export type DeliveryStatus = 'pending' | 'in_flight' | 'succeeded' | 'failed';
+
+/** One endpoint of a tenant, as stored. Holds no secret. */
+export interface StoredEndpoint {
+  /** `ep_…` id. */
+  id: string;
+  /** The customer workspace the endpoint belongs to. */
+  tenant: string;
+  /** Where deliveries are POSTed. */
+  url: string;
+  /** A label shown in the settings page. */
+  name: string | null;
+  /** A free-form description. */
+  description: string | null;
+  /** Event types delivered; empty means every present and future event. */
+  events: string[];
+  /** Extra request headers sent with every delivery. */
+  headers: Record<string, string>;
+  /** Signature header profile. */
+  profile: StoredHeaderProfile;
+  /** Host-app data, stored as JSON. */
+  metadata: Record<string, unknown>;
+  /** Disabled endpoints get no new deliveries and their pending ones wait. */
+  enabled: boolean;
+  /** Why the endpoint was disabled (`consecutive_failures`, `gone`, or a host-given reason). */
+  disabledReason: string | null;
+  /** Failed attempts in a row; reset by a success or by enabling. */
+  consecutiveFailures: number;
+  /** Requests per second allowed to this endpoint; `null` = unlimited. */
+  rateLimit: number | null;
+  /** When true, a delivery is attempted only after every earlier one succeeded or failed for good. */
+  fifo: boolean;
+  /** No delivery is claimed for this endpoint before this time (set by `Retry-After`); `null` = not paused. */
+  pausedUntil: number | null;
+  /** Creation time. */
+  createdAt: number;
+  /** Last change time. */
+  updatedAt: number;
+}
+
+/** Fields of a new endpoint. */
+export type NewEndpoint = Omit<StoredEndpoint, 'consecutiveFailures' | 'pausedUntil' | 'updatedAt'>;
+
+/** Changes to an endpoint; absent fields are kept. */
+export type EndpointPatch = Partial<
+  Pick<
+    StoredEndpoint,
+    'url' | 'name' | 'description' | 'events' | 'headers' | 'profile' | 'metadata' | 'enabled' | 'disabledReason' | 'rateLimit' | 'fifo' | 'pausedUntil' | 'consecutiveFailures'
+  >
+>;
+
+/** One signing secret of an endpoint. */
+export interface StoredSecret {
+  /** The `whsec_…` secret (or `whsk_…` key). */
+  secret: string;
+  /** When it was issued. */
+  createdAt: number;
+  /** When it stops signing; `null` for the current secret. */
+  expiresAt: number | null;
+}
+
+/** One event sent by the host app. */
+export interface StoredMessage {
+  /** `msg_…` id: the `X-Webhook-Id` of every delivery of it. */
+  id: string;
+  /** Tenant it was sent to. */
+  tenant: string;
+  /** Event type. */
+  type: string;
+  /** `JSON.stringify(data)`: the exact bytes placed in the envelope's `data`. */
+  payload: string;
+  /** Host-given key; unique per tenant when not null. */
+  idempotencyKey: string | null;
+  /** When it was sent (also the envelope `timestamp`). */
+  createdAt: number;
+}
+
+/** One message to one endpoint. */
+export interface StoredDelivery {
+  /** `dlv_…` id. */
+  id: string;
+  /** The message delivered. */
+  messageId: string;
+  /** The target endpoint. */
+  endpointId: string;
+  /** Copied from the message, for filtering. */
+  tenant: string;
+  /** Copied from the message, for filtering. */
+  type: string;
+  /** Current status. */
+  status: DeliveryStatus;
+  /** Attempts finished so far (the next one sends `X-Webhook-Attempt: attempts + 1`). */
+  attempts: number;
+  /** When the next attempt is due while `pending`; `null` once finished. */
+  nextAttemptAt: number | null;
+  /** Dispatcher that holds the lease while `in_flight`. */
+  leaseOwner: string | null;
+  /** Lease expiry; after it the delivery may be claimed again. */
+  leaseUntil: number | null;
+  /** HTTP status of the last attempt, if it got one. */
+  lastStatus: number | null;
+  /** Error code of the last failed attempt (`http_500`, `timeout`, …). */
+  lastError: string | null;
+  /** Attempt count when the current retry cycle began (0, or the count at a manual retry). */
+  retryBaseAttempts: number;
+  /** When the current retry cycle began (message time, or the time of a manual retry); the age cap counts from here. */
+  retryBaseAt: number;
+  /** Creation time. */
+  createdAt: number;
+  /** Last change time. */
+  updatedAt: number;
+}
+
+/** One HTTP attempt of a delivery, as logged. */
+export interface StoredAttempt {
+  /** `att_…` id. */
+  id: string;
+  /** The delivery attempted. */
+  deliveryId: string;
+  /** Its message. */
+  messageId: string;
+  /** Its endpoint. */
+  endpointId: string;
+  /** 1 for the first attempt. */
+  number: number;
+  /** When the request started. */
+  startedAt: number;
+  /** How long until the response (or the error). */
+  durationMs: number;
+  /** HTTP status, or `null` on a network error. */
+  statusCode: number | null;
+  /** Response headers (lower-case names). */
+  responseHeaders: Record<string, string>;
+  /** Capped excerpt of the response body. */
+  responseBody: string | null;
+  /** `null` on success; `http_<status>` or a network code (`timeout`, `connection_refused`, …) otherwise. */
+  errorCode: string | null;
+  /** True for a 2xx answer. */
+  success: boolean;
+}
+
+/** A page of a list. */
+export interface StoragePage<T> {
+  /** Items of this page. */
+  items: T[];
+  /** Pass as `cursor` for the next page; `null` on the last page. */
+  nextCursor: string | null;
+}
+
+/** Common pagination input. */
+export interface PageQuery {
+  /** Page size (adapters accept 1..1000). */
+  limit: number;
+  /** A `nextCursor` from a previous page. */
+  cursor?: string | undefined;
+}
+
+/** Filters of {@link Storage.listEndpoints}; ordered oldest first. */
+export interface EndpointQuery extends PageQuery {
+  /** Only this tenant's endpoints. */
+  tenant?: string | undefined;
+}
+
+/** Filters of {@link Storage.listMessages}; ordered newest first. */
+export interface MessageQuery extends PageQuery {
+  /** Only this tenant. */
+  tenant?: string | undefined;
+  /** Only this event type. */
+  type?: string | undefined;
+  /** `createdAt >= since`. */
+  since?: number | undefined;
+  /** `createdAt < until`. */
+  until?: number | undefined;
+}
+
+/** Filters of {@link Storage.listDeliveries}; ordered newest first. */
+export interface DeliveryQuery extends PageQuery {
+  /** Only this tenant. */
+  tenant?: string | undefined;
+  /** Only this endpoint. */
+  endpointId?: string | undefined;
+  /** Only this message. */
+  messageId?: string | undefined;
+  /** Only this status. */
+  status?: DeliveryStatus | undefined;
+  /** Only this event type. */
+  type?: string | undefined;
+  /** `createdAt >= since`. */
+  since?: number | undefined;
+  /** `createdAt < until`. */
+  until?: number | undefined;
+}
+
+/** Filters of {@link Storage.listAttempts}; ordered newest first. */
+export interface AttemptQuery extends PageQuery {
+  /** Only this delivery. */
+  deliveryId?: string | undefined;
+  /** Only this endpoint. */
+  endpointId?: string | undefined;
+  /** Only this message. */
+  messageId?: string | undefined;
+  /** Only successful (true) or failed (false) attempts. */
+  success?: boolean | undefined;
+  /** `startedAt >= since`. */
+  since?: number | undefined;
+  /** `startedAt < until`. */
+  until?: number | undefined;
+}
+
+/** Input of {@link Storage.enqueueMessage}. */
+export interface EnqueueInput {
+  /** The message to store (its id is new). */
+  message: StoredMessage;
+  /**
+   * Deliver only to this endpoint, whatever its event filter or enabled flag (test sends).
+   * When absent: one delivery per ENABLED endpoint of `message.tenant` whose `events` is
+   * empty or contains `message.type`.
+   */
+  /** Only this endpoint. */
+  endpointId?: string | undefined;
+  /** Creation time of the deliveries; they are due at once (`nextAttemptAt = now`). */
+  now: number;
+}
+
+/** Result of {@link Storage.enqueueMessage}. */
+export interface EnqueueResult {
+  /** The stored message: the new one, or the earlier one with the same idempotency key. */
+  message: StoredMessage;
+  /** Deliveries of that message (created now, or the existing ones on an idempotent repeat). */
+  deliveries: StoredDelivery[];
+  /** False when the idempotency key was already used (nothing was written). */
+  created: boolean;
+}
+
+/** Input of {@link Storage.claimDeliveries}. */
+export interface ClaimInput {
+  /** Unique id of the claiming dispatcher; written to `leaseOwner`. */
+  owner: string;
+  /** Current time. */
+  now: number;
+  /** Lease length: the claim is taken back by anyone after `now + leaseMs`. */
+  leaseMs: number;
+  /** At most this many deliveries. */
+  limit: number;
+  /** At most this many deliveries of one endpoint in flight (unexpired leases, any owner, including this claim). */
+  perEndpointConcurrency: number;
+}
+
+/** A claimed delivery with what is needed to send it. */
+export interface ClaimedDelivery {
+  /** The delivery, now `in_flight` with this claim's lease. */
+  delivery: StoredDelivery;
+  /** Its message. */
+  message: StoredMessage;
+  /** Its endpoint at claim time. */
+  endpoint: StoredEndpoint;
+}
+
+/** What happened to the endpoint in {@link Storage.finishAttempt}. */
+export interface EndpointEffect {
+  /** True when the attempt succeeded: the failure count resets to 0 and any pause is lifted. */
+  success: boolean;
+  /** On failure, disable the endpoint when the new failure count reaches this number. */
+  disableAfter?: number | undefined;
+  /** Disable the endpoint now with this reason (e.g. `gone` on HTTP 410). */
+  disableReason?: string | undefined;
+  /** Pause the endpoint until this time (Retry-After); kept if a later pause is already set. */
+  pauseUntil?: number | undefined;
+}
+
+/** Input of {@link Storage.finishAttempt}. */
+export interface FinishAttemptInput {
+  /** The delivery attempted. */
+  deliveryId: string;
+  /** The claimer; the delivery is updated only if it still holds the lease. */
+  owner: string;
+  /** The attempt to log. Adapters store the caller's `att_…` id when given (the dispatcher always gives one, so host events carry the logged id), else create one with `createId('att', now)`. */
+  attempt: Omit<StoredAttempt, 'id'> & {
+    /** The attempt id (`att_…`) to store; created by the adapter when absent. */
+    id?: string | undefined;
+  };
+  /** The delivery's next state: `succeeded`, `failed` (given up) or `pending` again at `nextAttemptAt`. */
+  next: {
+    /** The delivery's new status. */
+    status: 'succeeded' | 'failed' | 'pending';
+    /** When to try again, in unix milliseconds, for `pending`; `null` otherwise. */
+    nextAttemptAt: number | null;
+  };
+  /** Effect on the endpoint's failure count, enabled flag and pause. */
+  endpoint: EndpointEffect;
+  /** Current time. */
+  now: number;
+}
+
+/** Result of {@link Storage.finishAttempt}. */
+export interface FinishAttemptResult {
+  /** False when the lease was lost (expired and reclaimed): the attempt is logged but the delivery and endpoint are unchanged. */
+  applied: boolean;
+  /** The delivery after the update (undefined if it was deleted meanwhile). */
+  delivery: StoredDelivery | undefined;
+  /** The endpoint after the update (undefined if it was deleted meanwhile). */
+  endpoint: StoredEndpoint | undefined;
+  /** Failure count before this attempt. */
+  previousFailures: number;
+  /** True when this call disabled the endpoint. */
+  disabled: boolean;
+}
+
+/** Input of {@link Storage.rotateSecret}. */
+export interface RotateSecretInput {
+  /** The endpoint whose secret is rotated. */
+  endpointId: string;
+  /** The new current secret. */
+  secret: string;
+  /** Until when the old current secret keeps signing. */
+  previousExpiresAt: number;
+  /** Current time; secrets expired at `now` are deleted. */
+  now: number;
+}
+
+/**
+ * Where `@hooks/sender` keeps endpoints, secrets, messages, deliveries and attempts.
+ * Implementations: memory, SQLite, PostgreSQL. Run `describeStorageConformance` on a new one.
+ */
+export interface Storage {
+  /** Adapter name for logs and benchmarks (`memory`, `sqlite`, `postgres`). */
+  readonly kind: string;
+
+  // ---- endpoints -------------------------------------------------------------------------
+
+  /** Stores a new endpoint with its first (current) secret. Duplicate id → `SenderError('conflict')`. */
+  createEndpoint(endpoint: NewEndpoint, secret: StoredSecret): Promise<StoredEndpoint>;
+  /** One endpoint, or undefined. */
+  getEndpoint(id: string): Promise<StoredEndpoint | undefined>;
+  /** Applies `patch` and sets `updatedAt = now`; undefined when the endpoint does not exist. */
+  updateEndpoint(id: string, patch: EndpointPatch, now: number): Promise<StoredEndpoint | undefined>;
+  /** Deletes the endpoint, its secrets, its deliveries and their attempts (messages stay). False when absent. */
+  deleteEndpoint(id: string): Promise<boolean>;
+  /** Endpoints oldest first. */
+  listEndpoints(query: EndpointQuery): Promise<StoragePage<StoredEndpoint>>;
+
+  // ---- secrets ---------------------------------------------------------------------------
+
+  /** Secrets of an endpoint, current first then previous ones newest first, including expired ones not yet pruned; undefined when the endpoint does not exist. */
+  listSecrets(endpointId: string): Promise<StoredSecret[] | undefined>;
+  /**
+   * Makes `secret` current; the old current secret gets `expiresAt = previousExpiresAt`;
+   * previous secrets expired at `now` are deleted. False when the endpoint does not exist.
+   */
+  rotateSecret(input: RotateSecretInput): Promise<boolean>;
+
+  // ---- messages and fan-out ---------------------------------------------------------------
+
+  /**
+   * Stores a message and its deliveries in one transaction. When `message.idempotencyKey` is
+   * already used in that tenant, writes nothing and returns the first message (`created: false`).
+   */
+  enqueueMessage(input: EnqueueInput): Promise<EnqueueResult>;
+  /** One message, or undefined. */
+  getMessage(id: string): Promise<StoredMessage | undefined>;
+  /** Messages newest first. */
+  listMessages(query: MessageQuery): Promise<StoragePage<StoredMessage>>;
+
+  // ---- deliveries ------------------------------------------------------------------------
+
+  /**
+   * Atomically leases up to `limit` deliveries that are due, oldest due first:
+   * `pending` with `nextAttemptAt <= now`, or `in_flight` with `leaseUntil <= now` (an expired
+   * lease: its claimer died). The endpoint must be enabled and not paused (`pausedUntil` null
+   * or `<= now`). Per endpoint, the unexpired `in_flight` count plus this claim stays within
+   * `perEndpointConcurrency`. For a `fifo` endpoint only its oldest delivery that is `pending`
+   * or `in_flight` may be claimed, and only when it is itself due (so at most one in flight, in
+   * order). Claimed deliveries become `in_flight` with `leaseOwner = owner`,
+   * `leaseUntil = now + leaseMs`. Two concurrent claims never return the same delivery.
+   */
+  claimDeliveries(input: ClaimInput): Promise<ClaimedDelivery[]>;
+  /**
+   * Logs an attempt and, if `owner` still holds the lease, moves the delivery to `next`,
+   * increments its `attempts`, clears the lease, records `lastStatus`/`lastError`, and applies
+   * `endpoint` (failure count, disable, pause). One transaction.
+   */
+  finishAttempt(input: FinishAttemptInput): Promise<FinishAttemptResult>;
+  /**
+   * Gives leased deliveries back without an attempt: `in_flight` deliveries of `owner` (all, or
+   * only `ids`) become `pending` at `nextAttemptAt` (default: unchanged, i.e. due now).
+   * Returns how many were released.
+   */
+  releaseDeliveries(owner: string, options: { ids?: string[] | undefined; nextAttemptAt?: number | undefined; now: number }): Promise<number>;
+  /** One delivery, or undefined. */
+  getDelivery(id: string): Promise<StoredDelivery | undefined>;
+  /** Deliveries newest first. */
+  listDeliveries(query: DeliveryQuery): Promise<StoragePage<StoredDelivery>>;
+  /**
+   * Re-queues one `failed` (or `pending`) delivery: `pending`, due at `now`, new retry cycle
+   * (`retryBaseAttempts = attempts`, `retryBaseAt = now`). Undefined when absent; a delivery
+   * that is `succeeded` or `in_flight` is returned unchanged.
+   */
+  retryDelivery(id: string, now: number): Promise<StoredDelivery | undefined>;
+  /** Re-queues, like {@link retryDelivery}, every `failed` delivery of an endpoint created at or after `since`. Returns the count. */
+  recoverDeliveries(endpointId: string, since: number, now: number): Promise<number>;
+
+  // ---- attempts ----------------------------------------------------------------------------
+
+  /** Attempts newest first. */
+  listAttempts(query: AttemptQuery): Promise<StoragePage<StoredAttempt>>;
+
+  /** Releases the database; other calls fail afterwards. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,82 @@
+// One dispatcher process for the PostgreSQL cluster test and benchmark:
+// `node --conditions=dev-source --import tsx test/cluster-worker.ts`. Configured by CLUSTER_* env
+// variables; prints `ready` once started, dispatches until it reads `stop` on stdin (or is
+// killed), then prints `stopped <attempts>` and exits.
+import { createInterface } from 'node:readline';
+import { broadcastEvents } from '@hooks/fixture-broadcast-events';
+import { createSender } from '../src/sender';
+import { createPostgresStorage } from '../src/storage/postgres';
+import { createSqliteStorage } from '../src/storage/sqlite';
+import type { Storage } from '../src/storage/types';
+import { createTransport } from '../src/transport';
+
+const env = process.env;
+const kind = env.CLUSTER_KIND ?? 'postgres';
+const name = env.CLUSTER_NAME ?? `worker-${process.pid}`;
+const storage: Storage =
+  kind === 'sqlite'
+    ? createSqliteStorage({ filename: env.CLUSTER_FILE ?? '' })
+    : createPostgresStorage({ connectionString: env.CLUSTER_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', schema: env.CLUSTER_SCHEMA ?? 'hooks', poolSize: Number(env.CLUSTER_POOL_SIZE ?? 10), migrate: false });
+
+// CLUSTER_TRACE=1: time every storage call (printed at stop), to see where a run spends its time.
+const timings = new Map<string, { calls: number; ms: number }>();
+if (env.CLUSTER_TRACE === '1') {
+  for (const key of ['claimDeliveries', 'finishAttempt', 'listSecrets', 'releaseDeliveries'] as const) {
+    const original = (storage[key] as (...args: unknown[]) => Promise<unknown>).bind(storage);
+    (storage as unknown as Record<string, unknown>)[key] = async (...args: unknown[]) => {
+      const started = performance.now();
+      try {
+        return await original(...args);
+      } finally {
+        const entry = timings.get(key) ?? { calls: 0, ms: 0 };
+        entry.calls++;
+        entry.ms += performance.now() - started;
+        timings.set(key, entry);
+      }
+    };
+  }
+}
+
+const inner = createTransport({ urlPolicy: { allowHttp: true, allowPrivateNetworks: true }, connectionsPerOrigin: Number(env.CLUSTER_CONNECTIONS ?? 16) });
+// Tags every request with this process's name, so the receivers know who sent what.
+const transport = {
+  send: (request: Parameters<typeof inner.send>[0]) => inner.send({ ...request, headers: { ...request.headers, 'x-cluster-worker': name } }),
+  close: () => inner.close(),
+};
+
+const leaseMs = Number(env.CLUSTER_LEASE_MS ?? 4000);
+const sender = createSender({
+  catalog: broadcastEvents,
+  storage,
+  transport,
+  retry: { jitter: 0, schedule: [200] },
+  dispatcher: {
+    concurrency: Number(env.CLUSTER_CONCURRENCY ?? 16),
+    perEndpointConcurrency: Number(env.CLUSTER_PER_ENDPOINT ?? 8),
+    batchSize: Number(env.CLUSTER_BATCH ?? 16),
+    leaseMs,
+    timeoutMs: Math.max(1, leaseMs - 1000),
+    pollIntervalMs: Number(env.CLUSTER_POLL_MS ?? 50),
+  },
+  onError: (error) => process.stderr.write(`${name}: ${error instanceof Error ? error.message : String(error)}\n`),
+});
+
+let attempts = 0;
+sender.on('attempt.finished', () => {
+  attempts++;
+});
+// CLUSTER_WAIT=1 (benchmarks): connect and warm up, but dispatch only after `go` on stdin.
+if (env.CLUSTER_WAIT !== '1') sender.start();
+await storage.getEndpoint('ep_warm_up');
+process.stdout.write('ready\n');
+
+createInterface({ input: process.stdin }).on('line', async (line) => {
+  if (line.trim() === 'go') sender.start();
+  if (line.trim() !== 'stop') return;
+  await sender.stop();
+  await sender.close();
+  await storage.close();
+  process.stdout.write(`stopped ${attempts}\n`);
+  for (const [key, entry] of timings) process.stdout.write(`trace ${key} calls=${entry.calls} avg=${(entry.ms / entry.calls).toFixed(1)}ms\n`);
+  process.exit(0);
+});

@@ -1,0 +1,516 @@
+import { createId } from '@hooks/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { NewEndpoint, Storage, StoredMessage } from '../../src/storage/types';
+
+/**
+ * The behaviour every storage adapter must have. Run it from an adapter's test file:
+ *
+ * ```ts
+ * describeStorageConformance('sqlite', async () => createSqliteStorage({ filename: ':memory:' }));
+ * ```
+ *
+ * `makeStorage` must return an EMPTY storage each time; `cleanup` runs after each test (after
+ * `close()`), e.g. to drop a schema. Times are passed explicitly, so the suite's clock is fake.
+ */
+export function describeStorageConformance(name: string, makeStorage: () => Promise<Storage>, cleanup?: (storage: Storage) => Promise<void>): void {
+  describe(`storage conformance: ${name}`, () => {
+    let storage: Storage;
+    const T0 = 1_800_000_000_000;
+    const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    let counter = 0;
+
+    beforeEach(async () => {
+      storage = await makeStorage();
+    });
+    afterEach(async () => {
+      await storage.close();
+      await cleanup?.(storage);
+    });
+
+    function endpoint(overrides: Partial<NewEndpoint> = {}): NewEndpoint {
+      counter++;
+      return {
+        id: createId('ep', T0 + counter),
+        tenant: 'tenant_a',
+        url: `https://example.com/hooks/${counter}`,
+        name: `endpoint ${counter}`,
+        description: null,
+        events: [],
+        headers: { 'x-custom': 'yes' },
+        profile: 'x-webhook',
+        metadata: { plan: 'pro', nested: { a: 1 } },
+        enabled: true,
+        disabledReason: null,
+        rateLimit: null,
+        fifo: false,
+        createdAt: T0,
+        ...overrides,
+      };
+    }
+
+    async function addEndpoint(overrides: Partial<NewEndpoint> = {}) {
+      return storage.createEndpoint(endpoint(overrides), { secret: SECRET, createdAt: T0, expiresAt: null });
+    }
+
+    function message(overrides: Partial<StoredMessage> = {}): StoredMessage {
+      counter++;
+      return { id: createId('msg', T0 + counter), tenant: 'tenant_a', type: 'registrant.created', payload: '{"n":1}', idempotencyKey: null, createdAt: T0, ...overrides };
+    }
+
+    async function enqueue(overrides: Partial<StoredMessage> = {}, now = T0) {
+      return storage.enqueueMessage({ message: message({ createdAt: now, ...overrides }), now });
+    }
+
+    function claim(now: number, options: { owner?: string; limit?: number; perEndpointConcurrency?: number; leaseMs?: number } = {}) {
+      return storage.claimDeliveries({ owner: options.owner ?? 'worker-1', now, leaseMs: options.leaseMs ?? 30_000, limit: options.limit ?? 100, perEndpointConcurrency: options.perEndpointConcurrency ?? 100 });
+    }
+
+    function attemptOf(delivery: { id: string; messageId: string; endpointId: string }, fields: { success: boolean; statusCode?: number | null; startedAt?: number; number?: number }) {
+      return {
+        id: createId('att', T0 + ++counter),
+        deliveryId: delivery.id,
+        messageId: delivery.messageId,
+        endpointId: delivery.endpointId,
+        number: fields.number ?? 1,
+        startedAt: fields.startedAt ?? T0,
+        durationMs: 12.5,
+        statusCode: fields.statusCode === undefined ? (fields.success ? 200 : 500) : fields.statusCode,
+        responseHeaders: { 'content-type': 'text/plain' },
+        responseBody: fields.success ? 'ok' : 'boom',
+        errorCode: fields.success ? null : fields.statusCode === null ? 'timeout' : `http_${fields.statusCode ?? 500}`,
+        success: fields.success,
+      };
+    }
+
+    describe('endpoints', () => {
+      it('creates, reads and returns copies', async () => {
+        const created = await addEndpoint({ events: ['a.b'], rateLimit: 5, fifo: true, profile: 'standard' });
+        expect(created).toMatchObject({ tenant: 'tenant_a', events: ['a.b'], rateLimit: 5, fifo: true, profile: 'standard', enabled: true, consecutiveFailures: 0, pausedUntil: null, updatedAt: T0 });
+        created.events.push('mutated');
+        (created.metadata.nested as { a: number }).a = 99;
+        const read = await storage.getEndpoint(created.id);
+        expect(read?.events).toEqual(['a.b']);
+        expect(read?.metadata).toEqual({ plan: 'pro', nested: { a: 1 } });
+        expect(read?.headers).toEqual({ 'x-custom': 'yes' });
+        expect(await storage.getEndpoint('ep_missing')).toBeUndefined();
+      });
+
+      it('rejects a duplicate id with conflict and keeps the first', async () => {
+        const first = await addEndpoint();
+        await expect(storage.createEndpoint({ ...endpoint(), id: first.id, url: 'https://other.example.com' }, { secret: SECRET, createdAt: T0, expiresAt: null })).rejects.toMatchObject({ code: 'conflict' });
+        expect((await storage.getEndpoint(first.id))?.url).toBe(first.url);
+      });
+
+      it('updates only the given fields', async () => {
+        const created = await addEndpoint();
+        const updated = await storage.updateEndpoint(created.id, { url: 'https://new.example.com/x', enabled: false, disabledReason: 'manual', headers: {} }, T0 + 5);
+        expect(updated).toMatchObject({ url: 'https://new.example.com/x', enabled: false, disabledReason: 'manual', headers: {}, name: created.name, updatedAt: T0 + 5, createdAt: T0 });
+        expect(await storage.getEndpoint(created.id)).toEqual(updated);
+        expect(await storage.updateEndpoint('ep_missing', { name: 'x' }, T0)).toBeUndefined();
+      });
+
+      it('deletes an endpoint with its secrets, deliveries and attempts, keeping messages', async () => {
+        const keep = await addEndpoint();
+        const gone = await addEndpoint();
+        const { message: sent } = await enqueue();
+        const [claimed] = await claim(T0, { limit: 2 });
+        const other = await claim(T0, { limit: 2, owner: 'w2' });
+        for (const item of [claimed, ...other]) {
+          if (item) await storage.finishAttempt({ deliveryId: item.delivery.id, owner: item.delivery.leaseOwner as string, attempt: attemptOf(item.delivery, { success: true }), next: { status: 'succeeded', nextAttemptAt: null }, endpoint: { success: true }, now: T0 });
+        }
+        expect(await storage.deleteEndpoint(gone.id)).toBe(true);
+        expect(await storage.deleteEndpoint(gone.id)).toBe(false);
+        expect(await storage.getEndpoint(gone.id)).toBeUndefined();
+        expect(await storage.listSecrets(gone.id)).toBeUndefined();
+        expect((await storage.listDeliveries({ limit: 10, endpointId: gone.id })).items).toEqual([]);
+        expect((await storage.listAttempts({ limit: 10, endpointId: gone.id })).items).toEqual([]);
+        expect((await storage.listDeliveries({ limit: 10, endpointId: keep.id })).items).toHaveLength(1);
+        expect(await storage.getMessage(sent.id)).toMatchObject({ id: sent.id });
+      });
+
+      it('lists oldest first with cursor pagination and a tenant filter', async () => {
+        const ids: string[] = [];
+        for (let index = 0; index < 5; index++) ids.push((await addEndpoint()).id);
+        await addEndpoint({ tenant: 'tenant_b' });
+        const first = await storage.listEndpoints({ tenant: 'tenant_a', limit: 2 });
+        expect(first.items.map((item) => item.id)).toEqual(ids.slice(0, 2));
+        expect(first.nextCursor).not.toBeNull();
+        const second = await storage.listEndpoints({ tenant: 'tenant_a', limit: 2, cursor: first.nextCursor ?? undefined });
+        expect(second.items.map((item) => item.id)).toEqual(ids.slice(2, 4));
+        const third = await storage.listEndpoints({ tenant: 'tenant_a', limit: 2, cursor: second.nextCursor ?? undefined });
+        expect(third.items.map((item) => item.id)).toEqual(ids.slice(4));
+        expect(third.nextCursor).toBeNull();
+        expect((await storage.listEndpoints({ limit: 100 })).items).toHaveLength(6);
+      });
+
+      it('rejects broken cursors and limits with invalid_input', async () => {
+        await expect(storage.listEndpoints({ limit: 10, cursor: "1' OR 1=1" })).rejects.toMatchObject({ code: 'invalid_input' });
+        await expect(storage.listEndpoints({ limit: 0 })).rejects.toMatchObject({ code: 'invalid_input' });
+        await expect(storage.listMessages({ limit: 1.5 })).rejects.toMatchObject({ code: 'invalid_input' });
+        await expect(storage.listDeliveries({ limit: 5000 })).rejects.toMatchObject({ code: 'invalid_input' });
+        await expect(storage.listAttempts({ limit: 10, cursor: 'c-1' })).rejects.toMatchObject({ code: 'invalid_input' });
+      });
+    });
+
+    describe('secrets', () => {
+      it('starts with one current secret and rotates keeping the previous one until it expires', async () => {
+        const created = await addEndpoint();
+        expect(await storage.listSecrets(created.id)).toEqual([{ secret: SECRET, createdAt: T0, expiresAt: null }]);
+        expect(await storage.rotateSecret({ endpointId: created.id, secret: 'whsec_second', previousExpiresAt: T0 + 1000, now: T0 + 10 })).toBe(true);
+        expect(await storage.listSecrets(created.id)).toEqual([
+          { secret: 'whsec_second', createdAt: T0 + 10, expiresAt: null },
+          { secret: SECRET, createdAt: T0, expiresAt: T0 + 1000 },
+        ]);
+        await storage.rotateSecret({ endpointId: created.id, secret: 'whsec_third', previousExpiresAt: T0 + 3000, now: T0 + 20 });
+        expect((await storage.listSecrets(created.id))?.map((secret) => secret.secret)).toEqual(['whsec_third', 'whsec_second', SECRET]);
+        // After the first previous secret expired, the next rotation prunes it.
+        await storage.rotateSecret({ endpointId: created.id, secret: 'whsec_fourth', previousExpiresAt: T0 + 5000, now: T0 + 2000 });
+        const list = await storage.listSecrets(created.id);
+        expect(list?.map((secret) => secret.secret)).toEqual(['whsec_fourth', 'whsec_third', 'whsec_second']);
+        expect(list?.filter((secret) => secret.expiresAt === null)).toHaveLength(1);
+      });
+
+      it('answers false / undefined for a missing endpoint', async () => {
+        expect(await storage.rotateSecret({ endpointId: 'ep_missing', secret: 'whsec_x', previousExpiresAt: T0, now: T0 })).toBe(false);
+        expect(await storage.listSecrets('ep_missing')).toBeUndefined();
+      });
+    });
+
+    describe('messages and fan-out', () => {
+      it('creates one delivery per enabled, subscribed endpoint of the tenant', async () => {
+        const all = await addEndpoint({ events: [] });
+        const subscribed = await addEndpoint({ events: ['registrant.created', 'x.y'] });
+        await addEndpoint({ events: ['other.event'] });
+        await addEndpoint({ enabled: false, disabledReason: 'manual' });
+        await addEndpoint({ tenant: 'tenant_b' });
+        const result = await enqueue();
+        expect(result.created).toBe(true);
+        expect(result.deliveries.map((delivery) => delivery.endpointId).sort()).toEqual([all.id, subscribed.id].sort());
+        for (const delivery of result.deliveries) {
+          expect(delivery).toMatchObject({ status: 'pending', attempts: 0, nextAttemptAt: T0, leaseOwner: null, messageId: result.message.id, tenant: 'tenant_a', type: 'registrant.created', retryBaseAttempts: 0, retryBaseAt: T0 });
+          expect(delivery.id).toMatch(/^dlv_/);
+        }
+        expect(await storage.getMessage(result.message.id)).toEqual(result.message);
+      });
+
+      it('stores a message with no matching endpoint and no deliveries', async () => {
+        const result = await enqueue({ tenant: 'nobody' });
+        expect(result.deliveries).toEqual([]);
+        expect(await storage.getMessage(result.message.id)).toMatchObject({ tenant: 'nobody', payload: '{"n":1}' });
+      });
+
+      it('returns the first message for a repeated idempotency key and writes nothing', async () => {
+        await addEndpoint();
+        const first = await enqueue({ idempotencyKey: 'order-1' });
+        const again = await enqueue({ idempotencyKey: 'order-1', payload: '{"n":2}' });
+        expect(again.created).toBe(false);
+        expect(again.message).toEqual(first.message);
+        expect(again.deliveries.map((delivery) => delivery.id)).toEqual(first.deliveries.map((delivery) => delivery.id));
+        expect((await storage.listMessages({ limit: 10 })).items).toHaveLength(1);
+        expect((await storage.listDeliveries({ limit: 10 })).items).toHaveLength(1);
+        const otherTenant = await enqueue({ idempotencyKey: 'order-1', tenant: 'tenant_b' });
+        expect(otherTenant.created).toBe(true);
+        expect(otherTenant.message.id).not.toBe(first.message.id);
+      });
+
+      it('targets one endpoint whatever its filter for test sends', async () => {
+        const target = await addEndpoint({ events: ['other.event'], enabled: false });
+        await addEndpoint();
+        const result = await storage.enqueueMessage({ message: message(), endpointId: target.id, now: T0 });
+        expect(result.deliveries.map((delivery) => delivery.endpointId)).toEqual([target.id]);
+      });
+
+      it('rejects a duplicate message id with conflict', async () => {
+        const first = await enqueue();
+        await expect(storage.enqueueMessage({ message: { ...first.message }, now: T0 })).rejects.toMatchObject({ code: 'conflict' });
+      });
+
+      it('lists messages newest first with filters and pagination', async () => {
+        const ids: string[] = [];
+        for (let index = 0; index < 5; index++) ids.push((await enqueue({ type: index % 2 === 0 ? 'even' : 'odd' }, T0 + index * 1000)).message.id);
+        await enqueue({ tenant: 'tenant_b' }, T0);
+        const page1 = await storage.listMessages({ tenant: 'tenant_a', limit: 3 });
+        expect(page1.items.map((item) => item.id)).toEqual([ids[4], ids[3], ids[2]]);
+        const page2 = await storage.listMessages({ tenant: 'tenant_a', limit: 3, cursor: page1.nextCursor ?? undefined });
+        expect(page2.items.map((item) => item.id)).toEqual([ids[1], ids[0]]);
+        expect(page2.nextCursor).toBeNull();
+        expect((await storage.listMessages({ limit: 10, type: 'even' })).items.map((item) => item.id)).toEqual([ids[4], ids[2], ids[0]]);
+        expect((await storage.listMessages({ limit: 10, tenant: 'tenant_a', since: T0 + 1000, until: T0 + 3000 })).items.map((item) => item.id)).toEqual([ids[2], ids[1]]);
+        expect(await storage.getMessage('msg_missing')).toBeUndefined();
+      });
+    });
+
+    describe('claims and leases', () => {
+      it('claims only due deliveries and leases them', async () => {
+        const target = await addEndpoint();
+        const { deliveries } = await enqueue({}, T0);
+        await enqueue({}, T0 + 60_000);
+        const claimed = await claim(T0 + 1, { leaseMs: 10_000 });
+        expect(claimed).toHaveLength(1);
+        const [item] = claimed;
+        expect(item?.delivery).toMatchObject({ id: deliveries[0]?.id, status: 'in_flight', leaseOwner: 'worker-1', leaseUntil: T0 + 10_001 });
+        expect(item?.endpoint).toMatchObject({ id: target.id, url: target.url, headers: { 'x-custom': 'yes' } });
+        expect(item?.message).toMatchObject({ payload: '{"n":1}' });
+        expect(await storage.getDelivery(deliveries[0]?.id as string)).toMatchObject({ status: 'in_flight', leaseOwner: 'worker-1' });
+        // The live lease keeps it from everyone, the future one is not due.
+        expect(await claim(T0 + 5000, { owner: 'worker-2' })).toEqual([]);
+      });
+
+      it('makes an expired lease claimable again', async () => {
+        await addEndpoint();
+        const { deliveries } = await enqueue();
+        await claim(T0, { leaseMs: 1000 });
+        expect(await claim(T0 + 999, { owner: 'worker-2' })).toEqual([]);
+        const again = await claim(T0 + 1000, { owner: 'worker-2', leaseMs: 1000 });
+        expect(again.map((item) => item.delivery.id)).toEqual([deliveries[0]?.id]);
+        expect(again[0]?.delivery.leaseOwner).toBe('worker-2');
+        // The first owner lost the lease: its result is logged but not applied.
+        const late = await storage.finishAttempt({ deliveryId: deliveries[0]?.id as string, owner: 'worker-1', attempt: attemptOf(again[0]?.delivery as { id: string; messageId: string; endpointId: string }, { success: true }), next: { status: 'succeeded', nextAttemptAt: null }, endpoint: { success: true }, now: T0 + 1001 });
+        expect(late.applied).toBe(false);
+        expect(await storage.getDelivery(deliveries[0]?.id as string)).toMatchObject({ status: 'in_flight', leaseOwner: 'worker-2', attempts: 0 });
+        expect((await storage.listAttempts({ limit: 10 })).items).toHaveLength(1);
+      });
+
+      it('respects the limit', async () => {
+        await addEndpoint();
+        for (let index = 0; index < 5; index++) await enqueue();
+        expect(await claim(T0, { limit: 3 })).toHaveLength(3);
+        expect(await claim(T0, { limit: 3 })).toHaveLength(2);
+        expect(await claim(T0, { limit: 3 })).toHaveLength(0);
+      });
+
+      it('skips disabled and paused endpoints', async () => {
+        const disabled = await addEndpoint();
+        const paused = await addEndpoint();
+        await enqueue();
+        await storage.updateEndpoint(disabled.id, { enabled: false, disabledReason: 'manual' }, T0);
+        await storage.updateEndpoint(paused.id, { pausedUntil: T0 + 5000 }, T0);
+        expect(await claim(T0)).toEqual([]);
+        const afterPause = await claim(T0 + 5000);
+        expect(afterPause.map((item) => item.endpoint.id)).toEqual([paused.id]);
+        await storage.updateEndpoint(disabled.id, { enabled: true, disabledReason: null }, T0);
+        expect((await claim(T0 + 5000)).map((item) => item.endpoint.id)).toEqual([disabled.id]);
+      });
+
+      it('keeps each endpoint within its concurrency across claims and owners', async () => {
+        const busy = await addEndpoint();
+        const calm = await addEndpoint({ events: ['only.this'] });
+        for (let index = 0; index < 6; index++) await enqueue();
+        await enqueue({ type: 'only.this' });
+        const first = await claim(T0, { perEndpointConcurrency: 2 });
+        expect(first.filter((item) => item.endpoint.id === busy.id)).toHaveLength(2);
+        expect(first.filter((item) => item.endpoint.id === calm.id)).toHaveLength(1);
+        expect(await claim(T0, { owner: 'worker-2', perEndpointConcurrency: 2 })).toEqual([]);
+        const [done] = first;
+        if (!done) throw new Error('nothing claimed');
+        await storage.finishAttempt({ deliveryId: done.delivery.id, owner: 'worker-1', attempt: attemptOf(done.delivery, { success: true }), next: { status: 'succeeded', nextAttemptAt: null }, endpoint: { success: true }, now: T0 });
+        const next = await claim(T0, { owner: 'worker-2', perEndpointConcurrency: 2 });
+        expect(next).toHaveLength(1);
+        expect(next[0]?.endpoint.id).toBe(done.endpoint.id);
+      });
+
+      it('delivers FIFO endpoints one at a time in order, waiting for retries', async () => {
+        const fifo = await addEndpoint({ fifo: true });
+        const ids: string[] = [];
+        for (let index = 0; index < 3; index++) ids.push((await enqueue({}, T0 + index)).deliveries[0]?.id as string);
+        const first = await claim(T0 + 10);
+        expect(first.map((item) => item.delivery.id)).toEqual([ids[0]]);
+        expect(await claim(T0 + 10)).toEqual([]);
+        // The head fails and waits for its retry: later deliveries must wait too.
+        await storage.finishAttempt({ deliveryId: ids[0] as string, owner: 'worker-1', attempt: attemptOf(first[0]?.delivery as { id: string; messageId: string; endpointId: string }, { success: false }), next: { status: 'pending', nextAttemptAt: T0 + 1000 }, endpoint: { success: false }, now: T0 + 10 });
+        expect(await claim(T0 + 500)).toEqual([]);
+        const retry = await claim(T0 + 1000);
+        expect(retry.map((item) => item.delivery.id)).toEqual([ids[0]]);
+        await storage.finishAttempt({ deliveryId: ids[0] as string, owner: 'worker-1', attempt: attemptOf(retry[0]?.delivery as { id: string; messageId: string; endpointId: string }, { success: false, number: 2 }), next: { status: 'failed', nextAttemptAt: null }, endpoint: { success: false }, now: T0 + 1000 });
+        // Given up: the next one goes.
+        expect((await claim(T0 + 1000)).map((item) => item.delivery.id)).toEqual([ids[1]]);
+        expect(fifo.fifo).toBe(true);
+      });
+
+      it('puts a recovered FIFO delivery back in its original place', async () => {
+        const fifo = await addEndpoint({ fifo: true });
+        const ids: string[] = [];
+        for (let index = 0; index < 3; index++) ids.push((await enqueue({}, T0 + index)).deliveries[0]?.id as string);
+        const [head] = await claim(T0 + 10);
+        if (!head) throw new Error('nothing claimed');
+        await storage.finishAttempt({ deliveryId: head.delivery.id, owner: 'worker-1', attempt: attemptOf(head.delivery, { success: false }), next: { status: 'failed', nextAttemptAt: null }, endpoint: { success: false }, now: T0 + 10 });
+        expect((await claim(T0 + 20)).map((item) => item.delivery.id)).toEqual([ids[1]]);
+        await storage.releaseDeliveries('worker-1', { now: T0 + 20 });
+        expect(await storage.recoverDeliveries(fifo.id, T0, T0 + 30)).toBe(1);
+        expect((await claim(T0 + 30)).map((item) => item.delivery.id)).toEqual([ids[0]]);
+      });
+
+      it('never gives the same delivery to two concurrent claimers', async () => {
+        for (let index = 0; index < 4; index++) await addEndpoint();
+        for (let index = 0; index < 25; index++) await enqueue();
+        const results = await Promise.all(Array.from({ length: 6 }, (_, index) => claim(T0, { owner: `worker-${index}`, limit: 20 })));
+        const ids = results.flat().map((item) => item.delivery.id);
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(ids).toHaveLength(100);
+        for (const [index, result] of results.entries()) for (const item of result) expect(item.delivery.leaseOwner).toBe(`worker-${index}`);
+      });
+    });
+
+    describe('finishing attempts', () => {
+      it('marks success, logs the attempt and resets the endpoint', async () => {
+        const target = await addEndpoint();
+        await storage.updateEndpoint(target.id, { consecutiveFailures: 7, pausedUntil: T0 - 1 }, T0);
+        const { deliveries } = await enqueue();
+        const [item] = await claim(T0);
+        if (!item) throw new Error('nothing claimed');
+        const result = await storage.finishAttempt({ deliveryId: item.delivery.id, owner: 'worker-1', attempt: attemptOf(item.delivery, { success: true, startedAt: T0 + 3 }), next: { status: 'succeeded', nextAttemptAt: null }, endpoint: { success: true }, now: T0 + 20 });
+        expect(result).toMatchObject({ applied: true, previousFailures: 7, disabled: false });
+        expect(result.delivery).toMatchObject({ id: deliveries[0]?.id, status: 'succeeded', attempts: 1, nextAttemptAt: null, leaseOwner: null, leaseUntil: null, lastStatus: 200, lastError: null, updatedAt: T0 + 20 });
+        expect(result.endpoint).toMatchObject({ consecutiveFailures: 0, pausedUntil: null });
+        const attempts = await storage.listAttempts({ limit: 10, deliveryId: item.delivery.id });
+        expect(attempts.items).toHaveLength(1);
+        expect(attempts.items[0]).toMatchObject({ number: 1, startedAt: T0 + 3, durationMs: 12.5, statusCode: 200, responseHeaders: { 'content-type': 'text/plain' }, responseBody: 'ok', errorCode: null, success: true, messageId: item.message.id });
+        expect(attempts.items[0]?.id).toMatch(/^att_/);
+        expect(await claim(T0 + 100_000)).toEqual([]);
+      });
+
+      it('counts failures, reschedules, disables at the threshold once, and pauses', async () => {
+        const target = await addEndpoint();
+        await enqueue();
+        let now = T0;
+        for (let index = 1; index <= 3; index++) {
+          const [item] = await claim(now);
+          if (!item) throw new Error(`nothing claimed at ${index}`);
+          expect(item.delivery.attempts).toBe(index - 1);
+          const result = await storage.finishAttempt({
+            deliveryId: item.delivery.id,
+            owner: 'worker-1',
+            attempt: attemptOf(item.delivery, { success: false, statusCode: index === 3 ? null : 503, number: index, startedAt: now }),
+            next: { status: 'pending', nextAttemptAt: now + 100 },
+            endpoint: { success: false, disableAfter: 3, pauseUntil: index === 1 ? now + 50 : undefined },
+            now,
+          });
+          expect(result.previousFailures).toBe(index - 1);
+          expect(result.endpoint?.consecutiveFailures).toBe(index);
+          expect(result.disabled).toBe(index === 3);
+          expect(result.delivery).toMatchObject({ status: 'pending', nextAttemptAt: now + 100, attempts: index, lastStatus: index === 3 ? null : 503, lastError: index === 3 ? 'timeout' : 'http_503' });
+          if (index === 1) expect(result.endpoint?.pausedUntil).toBe(now + 50);
+          now += 100;
+        }
+        expect(await storage.getEndpoint(target.id)).toMatchObject({ enabled: false, disabledReason: 'consecutive_failures', consecutiveFailures: 3 });
+        // Disabled: the pending delivery waits instead of failing.
+        expect(await claim(now + 10_000)).toEqual([]);
+        expect((await storage.listDeliveries({ limit: 10, status: 'pending' })).items).toHaveLength(1);
+        const attempts = await storage.listAttempts({ limit: 10, endpointId: target.id, success: false });
+        expect(attempts.items.map((attempt) => attempt.number)).toEqual([3, 2, 1]);
+        // Enabling resumes the waiting delivery.
+        await storage.updateEndpoint(target.id, { enabled: true, disabledReason: null, consecutiveFailures: 0 }, now);
+        expect((await claim(now + 10_000)).map((item) => item.endpoint.id)).toEqual([target.id]);
+      });
+
+      it('disables at once with a reason (HTTP 410)', async () => {
+        const target = await addEndpoint();
+        await enqueue();
+        const [item] = await claim(T0);
+        if (!item) throw new Error('nothing claimed');
+        const result = await storage.finishAttempt({ deliveryId: item.delivery.id, owner: 'worker-1', attempt: attemptOf(item.delivery, { success: false, statusCode: 410 }), next: { status: 'pending', nextAttemptAt: T0 + 10 }, endpoint: { success: false, disableReason: 'gone' }, now: T0 });
+        expect(result.disabled).toBe(true);
+        expect(await storage.getEndpoint(target.id)).toMatchObject({ enabled: false, disabledReason: 'gone' });
+      });
+    });
+
+    describe('release, retry and recover', () => {
+      it('releases only the owner’s leases, optionally deferring them', async () => {
+        await addEndpoint();
+        for (let index = 0; index < 3; index++) await enqueue();
+        const mine = await claim(T0, { limit: 2 });
+        const theirs = await claim(T0, { owner: 'worker-2' });
+        expect(await storage.releaseDeliveries('worker-1', { ids: [mine[0]?.delivery.id as string], nextAttemptAt: T0 + 500, now: T0 })).toBe(1);
+        expect(await storage.getDelivery(mine[0]?.delivery.id as string)).toMatchObject({ status: 'pending', nextAttemptAt: T0 + 500, leaseOwner: null, attempts: 0 });
+        expect(await storage.releaseDeliveries('worker-1', { now: T0 })).toBe(1);
+        expect(await storage.getDelivery(mine[1]?.delivery.id as string)).toMatchObject({ status: 'pending', nextAttemptAt: T0 });
+        expect(await storage.getDelivery(theirs[0]?.delivery.id as string)).toMatchObject({ status: 'in_flight', leaseOwner: 'worker-2' });
+        expect((await claim(T0 + 1)).map((item) => item.delivery.id)).toEqual([mine[1]?.delivery.id]);
+        expect((await claim(T0 + 500)).map((item) => item.delivery.id)).toEqual([mine[0]?.delivery.id]);
+      });
+
+      it('retries a failed delivery with a new cycle and leaves succeeded ones alone', async () => {
+        await addEndpoint();
+        await enqueue();
+        await enqueue();
+        const items = await claim(T0);
+        const [failed, succeeded] = items;
+        if (!failed || !succeeded) throw new Error('nothing claimed');
+        await storage.finishAttempt({ deliveryId: failed.delivery.id, owner: 'worker-1', attempt: attemptOf(failed.delivery, { success: false }), next: { status: 'failed', nextAttemptAt: null }, endpoint: { success: false }, now: T0 });
+        await storage.finishAttempt({ deliveryId: succeeded.delivery.id, owner: 'worker-1', attempt: attemptOf(succeeded.delivery, { success: true }), next: { status: 'succeeded', nextAttemptAt: null }, endpoint: { success: true }, now: T0 });
+        expect(await storage.getDelivery(failed.delivery.id)).toMatchObject({ status: 'failed', nextAttemptAt: null });
+        const retried = await storage.retryDelivery(failed.delivery.id, T0 + 50);
+        expect(retried).toMatchObject({ status: 'pending', nextAttemptAt: T0 + 50, attempts: 1, retryBaseAttempts: 1, retryBaseAt: T0 + 50 });
+        expect(await storage.retryDelivery(succeeded.delivery.id, T0 + 50)).toMatchObject({ status: 'succeeded' });
+        expect(await storage.retryDelivery('dlv_missing', T0)).toBeUndefined();
+        expect((await claim(T0 + 50)).map((item) => item.delivery.id)).toEqual([failed.delivery.id]);
+      });
+
+      it('recovers failed deliveries of an endpoint since a time', async () => {
+        const target = await addEndpoint();
+        const other = await addEndpoint({ tenant: 'tenant_b' });
+        for (const at of [T0, T0 + 1000, T0 + 2000]) await enqueue({}, at);
+        await enqueue({ tenant: 'tenant_b' }, T0 + 2000);
+        for (const item of await claim(T0 + 5000)) {
+          await storage.finishAttempt({ deliveryId: item.delivery.id, owner: 'worker-1', attempt: attemptOf(item.delivery, { success: false }), next: { status: 'failed', nextAttemptAt: null }, endpoint: { success: false }, now: T0 + 5000 });
+        }
+        expect(await storage.recoverDeliveries(target.id, T0 + 1000, T0 + 6000)).toBe(2);
+        expect((await storage.listDeliveries({ limit: 10, endpointId: target.id, status: 'pending' })).items.map((item) => item.createdAt).sort()).toEqual([T0 + 1000, T0 + 2000]);
+        expect((await storage.listDeliveries({ limit: 10, endpointId: target.id, status: 'failed' })).items).toHaveLength(1);
+        expect((await storage.listDeliveries({ limit: 10, endpointId: other.id, status: 'failed' })).items).toHaveLength(1);
+        expect(await storage.recoverDeliveries('ep_missing', 0, T0)).toBe(0);
+      });
+    });
+
+    describe('logs', () => {
+      it('lists deliveries newest first with every filter and pagination', async () => {
+        const a = await addEndpoint();
+        const b = await addEndpoint();
+        const sent = [];
+        for (let index = 0; index < 3; index++) sent.push(await enqueue({ type: index === 1 ? 'other' : 'registrant.created' }, T0 + index * 1000));
+        const all = await storage.listDeliveries({ limit: 4 });
+        expect(all.items).toHaveLength(4);
+        expect(all.items[0]?.createdAt).toBe(T0 + 2000);
+        const rest = await storage.listDeliveries({ limit: 4, cursor: all.nextCursor ?? undefined });
+        expect(rest.items).toHaveLength(2);
+        expect(rest.nextCursor).toBeNull();
+        expect(new Set([...all.items, ...rest.items].map((item) => item.id)).size).toBe(6);
+        expect((await storage.listDeliveries({ limit: 10, endpointId: a.id })).items.every((item) => item.endpointId === a.id)).toBe(true);
+        expect((await storage.listDeliveries({ limit: 10, messageId: sent[0]?.message.id })).items.map((item) => item.endpointId).sort()).toEqual([a.id, b.id].sort());
+        expect((await storage.listDeliveries({ limit: 10, type: 'other' })).items).toHaveLength(2);
+        expect((await storage.listDeliveries({ limit: 10, since: T0 + 1000, until: T0 + 2000 })).items).toHaveLength(2);
+        expect((await storage.listDeliveries({ limit: 10, tenant: 'tenant_b' })).items).toHaveLength(0);
+        expect((await storage.listDeliveries({ limit: 10, status: 'succeeded' })).items).toHaveLength(0);
+        expect(await storage.getDelivery('dlv_missing')).toBeUndefined();
+      });
+
+      it('lists attempts newest first with filters and pagination', async () => {
+        await addEndpoint();
+        await enqueue();
+        let now = T0;
+        for (let index = 1; index <= 5; index++) {
+          const [item] = await claim(now);
+          if (!item) throw new Error('nothing claimed');
+          const success = index === 5;
+          await storage.finishAttempt({ deliveryId: item.delivery.id, owner: 'worker-1', attempt: attemptOf(item.delivery, { success, number: index, startedAt: now }), next: success ? { status: 'succeeded', nextAttemptAt: null } : { status: 'pending', nextAttemptAt: now + 10 }, endpoint: { success }, now });
+          now += 10;
+        }
+        const page1 = await storage.listAttempts({ limit: 2 });
+        expect(page1.items.map((item) => item.number)).toEqual([5, 4]);
+        const page2 = await storage.listAttempts({ limit: 2, cursor: page1.nextCursor ?? undefined });
+        expect(page2.items.map((item) => item.number)).toEqual([3, 2]);
+        const page3 = await storage.listAttempts({ limit: 2, cursor: page2.nextCursor ?? undefined });
+        expect(page3.items.map((item) => item.number)).toEqual([1]);
+        expect(page3.nextCursor).toBeNull();
+        expect((await storage.listAttempts({ limit: 10, success: true })).items.map((item) => item.number)).toEqual([5]);
+        expect((await storage.listAttempts({ limit: 10, since: T0 + 10, until: T0 + 30 })).items.map((item) => item.number)).toEqual([3, 2]);
+      });
+    });
+
+    it('rejects calls after close with storage_error', async () => {
+      await storage.close();
+      await expect(storage.getEndpoint('ep_x')).rejects.toMatchObject({ code: 'storage_error' });
+      storage = await makeStorage();
+    });
+  });
+}

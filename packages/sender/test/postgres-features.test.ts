@@ -1,0 +1,373 @@
+import { createId } from '@hooks/core';
+import { broadcastEvents } from '@hooks/fixture-broadcast-events';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSender } from '../src/sender';
+import { createPostgresStorage, type PostgresStorage } from '../src/storage/postgres';
+import type { NewEndpoint, StoredMessage } from '../src/storage/types';
+import { DATABASE_URL, createTestPool, dropSchemas, randomSchema, waitFor } from './cluster-support';
+import { startReceiver } from './support';
+
+const T0 = 1_800_000_000_000;
+const pool = createTestPool(6);
+// This file's schemas: one shared, plus fresh ones for the migration tests; all dropped at the end.
+const schema = randomSchema('hooks_pgf');
+const schemas = [schema];
+let storage: PostgresStorage;
+let counter = 0;
+
+beforeAll(async () => {
+  storage = createPostgresStorage({ pool, schema });
+  await storage.migrate();
+});
+
+afterAll(async () => {
+  await storage.close();
+  await dropSchemas(pool, schemas);
+  await pool.end();
+});
+
+async function reset(): Promise<void> {
+  await pool.query(`TRUNCATE "${schema}".attempts, "${schema}".deliveries, "${schema}".messages, "${schema}".endpoint_secrets, "${schema}".endpoints`);
+}
+
+function endpoint(overrides: Partial<NewEndpoint> = {}): NewEndpoint {
+  counter++;
+  return { id: createId('ep', T0 + counter), tenant: 'tenant_a', url: `https://example.com/${counter}`, name: null, description: null, events: [], headers: {}, profile: 'x-webhook', metadata: {}, enabled: true, disabledReason: null, rateLimit: null, fifo: false, createdAt: T0, ...overrides };
+}
+
+async function addEndpoint(target: PostgresStorage = storage, overrides: Partial<NewEndpoint> = {}) {
+  return target.createEndpoint(endpoint(overrides), { secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', createdAt: T0, expiresAt: null });
+}
+
+function message(overrides: Partial<StoredMessage> = {}): StoredMessage {
+  counter++;
+  return { id: createId('msg', T0 + counter), tenant: 'tenant_a', type: 'registrant.created', payload: '{"n":1}', idempotencyKey: null, createdAt: T0, ...overrides };
+}
+
+function success(item: { delivery: { id: string; messageId: string; endpointId: string } }, owner: string, now = T0) {
+  return storage.finishAttempt({
+    deliveryId: item.delivery.id,
+    owner,
+    attempt: { deliveryId: item.delivery.id, messageId: item.delivery.messageId, endpointId: item.delivery.endpointId, number: 1, startedAt: now, durationMs: 1, statusCode: 200, responseHeaders: {}, responseBody: 'ok', errorCode: null, success: true },
+    next: { status: 'succeeded', nextAttemptAt: null },
+    endpoint: { success: true },
+    now,
+  });
+}
+
+describe('postgres options and migrations', () => {
+  it('rejects bad options with invalid_option', () => {
+    expect(() => createPostgresStorage({ pool, schema: 'Robert"); DROP TABLE x; --' })).toThrow(expect.objectContaining({ code: 'invalid_option' }));
+    expect(() => createPostgresStorage({})).toThrow(expect.objectContaining({ code: 'invalid_option' }));
+    expect(() => createPostgresStorage({ pool, poolSize: 0 })).toThrow(expect.objectContaining({ code: 'invalid_option' }));
+  });
+
+  it('migrates once when several processes start at once, and again only for new versions', async () => {
+    const fresh = randomSchema('hooks_pgm');
+    schemas.push(fresh);
+    // Separate pools: separate sessions, as separate processes would have.
+    const pools = Array.from({ length: 4 }, () => createTestPool(2));
+    try {
+      const starters = pools.map((own) => createPostgresStorage({ pool: own, schema: fresh }));
+      await Promise.all(starters.map((starter) => starter.migrate()));
+      await Promise.all(starters.map((starter) => starter.migrate()));
+      const extra = [{ version: 2, name: 'extra', sql: 'CREATE TABLE {{schema}}.extra_table (x integer)' }];
+      const upgraded = pools.map((own) => createPostgresStorage({ pool: own, schema: fresh, migrations: extra }));
+      await Promise.all(upgraded.map((starter) => starter.migrate()));
+      const { rows } = await pool.query(`SELECT version, name FROM "${fresh}".schema_migrations ORDER BY version`);
+      expect(rows).toEqual([
+        { version: 1, name: 'initial' },
+        { version: 2, name: 'extra' },
+      ]);
+      // The default `migrate: true` also migrates lazily on first use.
+      const lazySchema = randomSchema('hooks_pgm');
+      schemas.push(lazySchema);
+      const lazy = createPostgresStorage({ pool, schema: lazySchema });
+      expect(await lazy.getEndpoint('ep_none')).toBeUndefined();
+      await lazy.close();
+      // `migrate: false` against a schema that was never migrated fails with a typed error.
+      const bare = createPostgresStorage({ pool, schema: randomSchema('hooks_pgm'), migrate: false });
+      await expect(bare.getEndpoint('ep_none')).rejects.toMatchObject({ code: 'storage_error' });
+    } finally {
+      await Promise.all(pools.map((own) => own.end()));
+    }
+  });
+
+  it('creates and ends its own pool from a connection string', async () => {
+    const own = createPostgresStorage({ connectionString: DATABASE_URL, schema, migrate: false, poolSize: 2 });
+    expect(await own.getEndpoint('ep_none')).toBeUndefined();
+    await own.close();
+    await expect(own.getEndpoint('ep_none')).rejects.toMatchObject({ code: 'storage_error' });
+  });
+});
+
+describe('postgres transactional outbox', () => {
+  it('writes inside the host transaction: rollback leaves nothing, commit makes it claimable', async () => {
+    await reset();
+    await addEndpoint();
+    await pool.query(`CREATE TABLE IF NOT EXISTS "${schema}".orders (id text PRIMARY KEY)`);
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`INSERT INTO "${schema}".orders (id) VALUES ('order-rolled-back')`);
+      const rolledBack = await storage.enqueueMessage({ message: message(), now: T0 }, { transaction: client });
+      expect(rolledBack.deliveries).toHaveLength(1);
+      // Not visible outside the open transaction.
+      expect(await storage.getMessage(rolledBack.message.id)).toBeUndefined();
+      await client.query('ROLLBACK');
+      expect(await storage.getMessage(rolledBack.message.id)).toBeUndefined();
+      expect(await storage.claimDeliveries({ owner: 'w', now: T0, leaseMs: 1000, limit: 10, perEndpointConcurrency: 10 })).toEqual([]);
+
+      await client.query('BEGIN');
+      await client.query(`INSERT INTO "${schema}".orders (id) VALUES ('order-committed')`);
+      const committed = await storage.enqueueMessage({ message: message(), now: T0 }, { transaction: client });
+      await client.query('COMMIT');
+      expect(await storage.getMessage(committed.message.id)).toMatchObject({ id: committed.message.id });
+      const claimed = await storage.claimDeliveries({ owner: 'w', now: T0, leaseMs: 1000, limit: 10, perEndpointConcurrency: 10 });
+      expect(claimed.map((item) => item.message.id)).toEqual([committed.message.id]);
+    } finally {
+      client.release();
+    }
+  });
+
+  it('keeps the host transaction usable after a failed write, and refuses a client outside a transaction', async () => {
+    await reset();
+    await addEndpoint();
+    const first = await storage.enqueueMessage({ message: message(), now: T0 });
+    const client = await pool.connect();
+    try {
+      await expect(storage.enqueueMessage({ message: message(), now: T0 }, { transaction: client })).rejects.toMatchObject({ code: 'invalid_option' });
+      await client.query('BEGIN');
+      await expect(storage.enqueueMessage({ message: { ...first.message }, now: T0 }, { transaction: client })).rejects.toMatchObject({ code: 'conflict' });
+      // The savepoint was rolled back, not the host's transaction.
+      const next = await storage.enqueueMessage({ message: message(), now: T0 }, { transaction: client });
+      await client.query('COMMIT');
+      expect(await storage.getMessage(next.message.id)).toBeDefined();
+    } finally {
+      client.release();
+    }
+  });
+
+  it('delivers a committed outbox message through the sender and never a rolled-back one', async () => {
+    await reset();
+    const receiver = await startReceiver();
+    const sender = createSender({ catalog: broadcastEvents, storage, urlPolicy: { allowHttp: true, allowPrivateNetworks: true } });
+    const client = await pool.connect();
+    try {
+      await sender.endpoints.create({ tenant: 'outbox', url: receiver.url });
+      const outbox = (id: string) => message({ id, tenant: 'outbox', createdAt: Date.now(), payload: JSON.stringify(broadcastEvents.definitions['registrant.created']?.example) });
+      await client.query('BEGIN');
+      await storage.enqueueMessage({ message: outbox('msg_rolled_back'), now: Date.now() }, { transaction: client });
+      await client.query('ROLLBACK');
+      await client.query('BEGIN');
+      await storage.enqueueMessage({ message: outbox('msg_committed'), now: Date.now() }, { transaction: client });
+      await client.query('COMMIT');
+      await sender.drain();
+      expect(receiver.requests.map((request) => request.id)).toEqual(['msg_committed']);
+      expect((await sender.deliveries.list({ messageId: 'msg_committed' })).items[0]?.status).toBe('succeeded');
+    } finally {
+      client.release();
+      await sender.stop();
+      await receiver.close();
+    }
+  });
+});
+
+describe('postgres LISTEN/NOTIFY', () => {
+  it('wakes subscribers in other sessions when work is committed, and never for a rollback', async () => {
+    await reset();
+    const otherPool = createTestPool(2);
+    const other = createPostgresStorage({ pool: otherPool, schema, migrate: false });
+    // A raw LISTEN sees the payloads (message ids) and their order.
+    const raw = new pg.Client({ connectionString: DATABASE_URL });
+    const payloads: string[] = [];
+    try {
+      let wakes = 0;
+      const unsubscribe = other.subscribe(() => {
+        wakes++;
+      });
+      await raw.connect();
+      raw.on('notification', (notification) => payloads.push(notification.payload ?? ''));
+      await raw.query(`LISTEN "hooks_sender_${schema}"`);
+      await waitFor(() => wakes >= 1, 'the subscription to start');
+      const before = wakes;
+      await addEndpoint();
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await storage.enqueueMessage({ message: message({ id: 'msg_never' }), now: T0 }, { transaction: client });
+        await client.query('ROLLBACK');
+      } finally {
+        client.release();
+      }
+      await storage.enqueueMessage({ message: message({ id: 'msg_sent' }), now: T0 });
+      await waitFor(() => wakes > before && payloads.length > 0, 'a notification');
+      expect(payloads).toEqual(['msg_sent']);
+      unsubscribe();
+      await storage.enqueueMessage({ message: message({ id: 'msg_after' }), now: T0 });
+      await waitFor(() => payloads.length > 1, 'the raw listener');
+      const afterUnsubscribe = wakes;
+      await storage.enqueueMessage({ message: message({ id: 'msg_after_2' }), now: T0 });
+      await waitFor(() => payloads.length > 2, 'the raw listener');
+      expect(wakes).toBe(afterUnsubscribe);
+    } finally {
+      await raw.end();
+      await other.close();
+      await otherPool.end();
+    }
+  });
+});
+
+describe('postgres claims across sessions', () => {
+  it('keeps the per-endpoint concurrency limit with claimers on separate connections', async () => {
+    await reset();
+    const pools = Array.from({ length: 3 }, () => createTestPool(3));
+    const claimers = pools.map((own) => createPostgresStorage({ pool: own, schema, migrate: false }));
+    try {
+      const endpoints = [await addEndpoint(), await addEndpoint()];
+      for (let index = 0; index < 20; index++) await storage.enqueueMessage({ message: message(), now: T0 });
+      const LIMIT = 3;
+      let highest = 0;
+      let done = 0;
+      for (let round = 0; round < 40 && done < 40; round++) {
+        const results = await Promise.all(
+          claimers.flatMap((claimer, index) => [0, 1].map((half) => claimer.claimDeliveries({ owner: `w${index}-${half}`, now: T0 + round, leaseMs: 60_000, limit: 4, perEndpointConcurrency: LIMIT }))),
+        );
+        const { rows } = await pool.query(`SELECT endpoint_id, count(*)::int AS n FROM "${schema}".deliveries WHERE status = 'in_flight' GROUP BY endpoint_id`);
+        for (const row of rows) highest = Math.max(highest, row.n as number);
+        expect(rows.every((row) => (row.n as number) <= LIMIT)).toBe(true);
+        const claimed = results.flat();
+        // Finish half of them, so the next round has room on some endpoints only.
+        for (const item of claimed.slice(0, Math.ceil(claimed.length / 2))) {
+          await success(item, item.delivery.leaseOwner as string, T0 + round);
+          done++;
+        }
+      }
+      expect(highest).toBe(LIMIT);
+      expect(endpoints).toHaveLength(2);
+    } finally {
+      await Promise.all(claimers.map((claimer) => claimer.close()));
+      await Promise.all(pools.map((own) => own.end()));
+    }
+  });
+
+  it('does not let the backlog of a disabled, full or waiting FIFO endpoint hide other work', async () => {
+    await reset();
+    const disabled = await addEndpoint(storage, { events: ['old.backlog'] });
+    const fifo = await addEndpoint(storage, { events: ['fifo.backlog'], fifo: true });
+    const healthy = await addEndpoint(storage, { events: ['fresh'] });
+    for (let index = 0; index < 30; index++) await storage.enqueueMessage({ message: message({ type: 'old.backlog' }), now: T0 });
+    for (let index = 0; index < 30; index++) await storage.enqueueMessage({ message: message({ type: 'fifo.backlog' }), now: T0 + 1 });
+    await storage.updateEndpoint(disabled.id, { enabled: false, disabledReason: 'manual' }, T0);
+    // The FIFO head fails and waits for its retry: the 29 behind it are due but must wait.
+    const [head] = await storage.claimDeliveries({ owner: 'w', now: T0 + 2, leaseMs: 1000, limit: 1, perEndpointConcurrency: 5 });
+    if (!head) throw new Error('nothing claimed');
+    expect(head.endpoint.id).toBe(fifo.id);
+    await storage.finishAttempt({
+      deliveryId: head.delivery.id,
+      owner: 'w',
+      attempt: { deliveryId: head.delivery.id, messageId: head.message.id, endpointId: fifo.id, number: 1, startedAt: T0 + 2, durationMs: 1, statusCode: 500, responseHeaders: {}, responseBody: null, errorCode: 'http_500', success: false },
+      next: { status: 'pending', nextAttemptAt: T0 + 100_000 },
+      endpoint: { success: false },
+      now: T0 + 2,
+    });
+    const fresh = await storage.enqueueMessage({ message: message({ type: 'fresh' }), now: T0 + 3 });
+    const claimed = await storage.claimDeliveries({ owner: 'w', now: T0 + 10, leaseMs: 1000, limit: 2, perEndpointConcurrency: 5 });
+    expect(claimed.map((item) => item.delivery.id)).toEqual([fresh.deliveries[0]?.id]);
+    expect(claimed[0]?.endpoint.id).toBe(healthy.id);
+  });
+});
+
+describe('postgres retention', () => {
+  it('prunes old finished messages with their deliveries and attempts in batches, keeping unfinished ones', async () => {
+    await reset();
+    await addEndpoint();
+    await addEndpoint();
+    const old = [];
+    for (let index = 0; index < 5; index++) old.push(await storage.enqueueMessage({ message: message({ createdAt: T0 }), now: T0 }));
+    const recent = await storage.enqueueMessage({ message: message({ createdAt: T0 + 10_000 }), now: T0 + 10_000 });
+    // Finish every old delivery except one of the last message.
+    const claimed = await storage.claimDeliveries({ owner: 'w', now: T0 + 20_000, leaseMs: 1000, limit: 100, perEndpointConcurrency: 100 });
+    const unfinished = old[4]?.deliveries[0]?.id;
+    for (const item of claimed) if (item.delivery.id !== unfinished) await success(item, 'w', T0 + 20_000);
+    const result = await storage.prune({ olderThan: T0 + 5_000, batchSize: 2 });
+    expect(result).toMatchObject({ messages: 4, deliveries: 8, attempts: 8 });
+    expect(result.batches).toBeGreaterThanOrEqual(2);
+    expect(await storage.getMessage(old[0]?.message.id as string)).toBeUndefined();
+    expect(await storage.getMessage(old[4]?.message.id as string)).toBeDefined();
+    expect(await storage.getMessage(recent.message.id)).toBeDefined();
+    expect((await storage.listDeliveries({ limit: 100 })).items).toHaveLength(4);
+    expect(await storage.prune({ olderThan: T0 + 5_000 })).toMatchObject({ messages: 0 });
+    await expect(storage.prune({ olderThan: Number.NaN })).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(storage.prune({ olderThan: T0, batchSize: 0 })).rejects.toMatchObject({ code: 'invalid_input' });
+  });
+});
+
+describe('postgres with the sender', () => {
+  it('sends through send(input, { transaction }): a rollback sends nothing, a commit is delivered', async () => {
+    await reset();
+    const receiver = await startReceiver();
+    const sender = createSender({ catalog: broadcastEvents, storage, urlPolicy: { allowHttp: true, allowPrivateNetworks: true } });
+    const data = broadcastEvents.definitions['registrant.created']?.example as never;
+    const client = await pool.connect();
+    try {
+      await sender.endpoints.create({ tenant: 'outbox', url: receiver.url });
+      await client.query('BEGIN');
+      const rolledBack = await sender.send({ tenant: 'outbox', type: 'registrant.created', data }, { transaction: client });
+      await client.query('ROLLBACK');
+      await client.query('BEGIN');
+      const committed = await sender.send({ tenant: 'outbox', type: 'registrant.created', data }, { transaction: client });
+      await client.query('COMMIT');
+      expect(rolledBack.deliveryCount).toBe(1);
+      await sender.drain();
+      expect(receiver.requests.map((request) => request.id)).toEqual([committed.messageId]);
+      await expect(sender.messages.get(rolledBack.messageId)).rejects.toMatchObject({ code: 'message_not_found' });
+    } finally {
+      client.release();
+      await sender.close();
+      await receiver.close();
+    }
+  });
+
+  it('refuses send({ transaction }) on storage that cannot write inside it', async () => {
+    const sender = createSender({ catalog: broadcastEvents });
+    const client = await pool.connect();
+    try {
+      await sender.endpoints.create({ tenant: 'memory', url: 'https://example.com/hooks' });
+      const data = broadcastEvents.definitions['registrant.created']?.example as never;
+      await expect(sender.send({ tenant: 'memory', type: 'registrant.created', data }, { transaction: client })).rejects.toMatchObject({ code: 'invalid_option' });
+      expect((await sender.messages.list()).items).toEqual([]);
+    } finally {
+      client.release();
+      await sender.close();
+    }
+  });
+
+  it('wakes a started dispatcher when another session sends (NOTIFY), with polling out of the picture', async () => {
+    await reset();
+    const receiver = await startReceiver();
+    const otherPool = createTestPool(3);
+    const dispatching = createPostgresStorage({ pool: otherPool, schema, migrate: false });
+    // Polls once at start, then not for an hour: only a wake-up can deliver what is sent later.
+    const worker = createSender({ catalog: broadcastEvents, storage: dispatching, urlPolicy: { allowHttp: true, allowPrivateNetworks: true }, dispatcher: { pollIntervalMs: 3_600_000 } });
+    const producer = createSender({ catalog: broadcastEvents, storage, urlPolicy: { allowHttp: true, allowPrivateNetworks: true } });
+    const data = broadcastEvents.definitions['registrant.created']?.example as never;
+    try {
+      await producer.endpoints.create({ tenant: 'wake', url: receiver.url });
+      worker.start();
+      const first = await producer.send({ tenant: 'wake', type: 'registrant.created', data });
+      // Delivered either by the wake-up that follows LISTEN or by a NOTIFY: the subscription is live.
+      await waitFor(() => receiver.requests.length === 1, 'the first delivery');
+      const second = await producer.send({ tenant: 'wake', type: 'registrant.created', data });
+      await waitFor(() => receiver.requests.length === 2, 'the second delivery, woken by NOTIFY');
+      expect(receiver.requests.map((request) => request.id)).toEqual([first.messageId, second.messageId]);
+    } finally {
+      await worker.close();
+      await producer.close();
+      await dispatching.close();
+      await otherPool.end();
+      await receiver.close();
+    }
+  });
+});
