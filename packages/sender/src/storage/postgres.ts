@@ -1,13 +1,13 @@
 import { createId } from '@hooks/core';
 import { SenderError } from '../errors';
 import { checkLimit, decodeCursor, encodeCursor } from './common';
+import { type SqlRow as Row, num, numOrNull, textOrNull, toAttempt, toDelivery, toEndpoint, toMessage } from './sql-rows';
 import { POSTGRES_MIGRATIONS, type PostgresMigration } from './postgres-migrations';
 import type {
   AttemptQuery,
   ClaimInput,
   ClaimedDelivery,
   DeliveryQuery,
-  DeliveryStatus,
   EndpointPatch,
   EndpointQuery,
   EnqueueInput,
@@ -20,10 +20,7 @@ import type {
   Storage,
   StoragePage,
   StoredAttempt,
-  StoredDelivery,
   StoredEndpoint,
-  StoredHeaderProfile,
-  StoredMessage,
   StoredSecret,
 } from './types';
 
@@ -132,99 +129,8 @@ export interface PostgresStorage extends Storage {
   prune(options: PruneOptions): Promise<PruneResult>;
 }
 
-type Row = Record<string, unknown>;
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,47}$/;
-
-function num(value: unknown): number {
-  return typeof value === 'number' ? value : Number(value);
-}
-
-function numOrNull(value: unknown): number | null {
-  return value === null || value === undefined ? null : num(value);
-}
-
-function textOrNull(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
-}
-
-function object<T>(value: unknown, fallback: T): T {
-  // json columns arrive parsed; a hand-edited row that is not the right shape must not crash the dispatcher.
-  if (value === null || value === undefined || typeof value !== 'object') return fallback;
-  return value as T;
-}
-
-function toEndpoint(row: Row): StoredEndpoint {
-  const events = object<unknown[]>(row.events, []);
-  return {
-    id: row.id as string,
-    tenant: row.tenant as string,
-    url: row.url as string,
-    name: textOrNull(row.name),
-    description: textOrNull(row.description),
-    events: Array.isArray(events) ? events.filter((event): event is string => typeof event === 'string') : [],
-    headers: object<Record<string, string>>(row.headers, {}),
-    profile: (row.profile === 'standard' ? 'standard' : 'x-webhook') as StoredHeaderProfile,
-    metadata: object<Record<string, unknown>>(row.metadata, {}),
-    enabled: row.enabled === true,
-    disabledReason: textOrNull(row.disabled_reason),
-    consecutiveFailures: num(row.consecutive_failures),
-    rateLimit: numOrNull(row.rate_limit),
-    fifo: row.fifo === true,
-    pausedUntil: numOrNull(row.paused_until),
-    createdAt: num(row.created_at),
-    updatedAt: num(row.updated_at),
-  };
-}
-
-function toMessage(row: Row): StoredMessage {
-  return {
-    id: row.id as string,
-    tenant: row.tenant as string,
-    type: row.type as string,
-    payload: row.payload as string,
-    idempotencyKey: textOrNull(row.idempotency_key),
-    createdAt: num(row.created_at),
-  };
-}
-
-function toDelivery(row: Row): StoredDelivery {
-  return {
-    id: row.id as string,
-    messageId: row.message_id as string,
-    endpointId: row.endpoint_id as string,
-    tenant: row.tenant as string,
-    type: row.type as string,
-    status: row.status as DeliveryStatus,
-    attempts: num(row.attempts),
-    nextAttemptAt: numOrNull(row.next_attempt_at),
-    leaseOwner: textOrNull(row.lease_owner),
-    leaseUntil: numOrNull(row.lease_until),
-    lastStatus: numOrNull(row.last_status),
-    lastError: textOrNull(row.last_error),
-    retryBaseAttempts: num(row.retry_base_attempts),
-    retryBaseAt: num(row.retry_base_at),
-    createdAt: num(row.created_at),
-    updatedAt: num(row.updated_at),
-  };
-}
-
-function toAttempt(row: Row): StoredAttempt {
-  return {
-    id: row.id as string,
-    deliveryId: row.delivery_id as string,
-    messageId: row.message_id as string,
-    endpointId: row.endpoint_id as string,
-    number: num(row.number),
-    startedAt: num(row.started_at),
-    durationMs: num(row.duration_ms),
-    statusCode: numOrNull(row.status_code),
-    responseHeaders: object<Record<string, string>>(row.response_headers, {}),
-    responseBody: textOrNull(row.response_body),
-    errorCode: textOrNull(row.error_code),
-    success: row.success === true,
-  };
-}
 
 function endpointValues(endpoint: StoredEndpoint): unknown[] {
   return [

@@ -2,6 +2,7 @@ import { createId } from '@hooks/core';
 import Database from 'better-sqlite3';
 import { SenderError } from '../errors';
 import { checkLimit, decodeCursor, encodeCursor } from './common';
+import { type SqlRow, json, toAttempt, toDelivery, toEndpoint, toMessage } from './sql-rows';
 import { type Checkpointer, startCheckpointer } from './sqlite-checkpointer';
 import { SQLITE_MIGRATIONS, type SqliteMigration } from './sqlite-migrations';
 import type {
@@ -9,7 +10,6 @@ import type {
   ClaimInput,
   ClaimedDelivery,
   DeliveryQuery,
-  DeliveryStatus,
   EndpointPatch,
   EndpointQuery,
   EnqueueInput,
@@ -24,7 +24,6 @@ import type {
   StoredAttempt,
   StoredDelivery,
   StoredEndpoint,
-  StoredHeaderProfile,
   StoredMessage,
   StoredSecret,
 } from './types';
@@ -49,88 +48,6 @@ const SAFETY_CHECKPOINT_PAGES = 8000;
 const CHECKPOINTER_AFTER_COMMITS = 256;
 /** Commits between two background checkpoint requests. */
 const CHECKPOINT_EVERY_COMMITS = 32;
-type SqlRow = Record<string, SqlValue>;
-
-function parseJson<T>(text: SqlValue | undefined, fallback: T): T {
-  if (typeof text !== 'string') return fallback;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    // A hand-edited or corrupted row must not crash the dispatcher.
-    return fallback;
-  }
-}
-
-function toEndpoint(row: SqlRow): StoredEndpoint {
-  return {
-    id: row.id as string,
-    tenant: row.tenant as string,
-    url: row.url as string,
-    name: row.name as string | null,
-    description: row.description as string | null,
-    events: parseJson<string[]>(row.events, []),
-    headers: parseJson<Record<string, string>>(row.headers, {}),
-    profile: (row.profile === 'standard' ? 'standard' : 'x-webhook') as StoredHeaderProfile,
-    metadata: parseJson<Record<string, unknown>>(row.metadata, {}),
-    enabled: row.enabled === 1,
-    disabledReason: row.disabled_reason as string | null,
-    consecutiveFailures: row.consecutive_failures as number,
-    rateLimit: row.rate_limit as number | null,
-    fifo: row.fifo === 1,
-    pausedUntil: row.paused_until as number | null,
-    createdAt: row.created_at as number,
-    updatedAt: row.updated_at as number,
-  };
-}
-
-function toMessage(row: SqlRow): StoredMessage {
-  return {
-    id: row.id as string,
-    tenant: row.tenant as string,
-    type: row.type as string,
-    payload: row.payload as string,
-    idempotencyKey: row.idempotency_key as string | null,
-    createdAt: row.created_at as number,
-  };
-}
-
-function toDelivery(row: SqlRow): StoredDelivery {
-  return {
-    id: row.id as string,
-    messageId: row.message_id as string,
-    endpointId: row.endpoint_id as string,
-    tenant: row.tenant as string,
-    type: row.type as string,
-    status: row.status as DeliveryStatus,
-    attempts: row.attempts as number,
-    nextAttemptAt: row.next_attempt_at as number | null,
-    leaseOwner: row.lease_owner as string | null,
-    leaseUntil: row.lease_until as number | null,
-    lastStatus: row.last_status as number | null,
-    lastError: row.last_error as string | null,
-    retryBaseAttempts: row.retry_base_attempts as number,
-    retryBaseAt: row.retry_base_at as number,
-    createdAt: row.created_at as number,
-    updatedAt: row.updated_at as number,
-  };
-}
-
-function toAttempt(row: SqlRow): StoredAttempt {
-  return {
-    id: row.id as string,
-    deliveryId: row.delivery_id as string,
-    messageId: row.message_id as string,
-    endpointId: row.endpoint_id as string,
-    number: row.number as number,
-    startedAt: row.started_at as number,
-    durationMs: row.duration_ms as number,
-    statusCode: row.status_code as number | null,
-    responseHeaders: parseJson<Record<string, string>>(row.response_headers, {}),
-    responseBody: row.response_body as string | null,
-    errorCode: row.error_code as string | null,
-    success: row.success === 1,
-  };
-}
 
 function endpointParams(endpoint: StoredEndpoint): Record<string, SqlValue> {
   return {
@@ -493,7 +410,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
         } else {
           targets = [];
           for (const row of statements.fanOutTargets.all(message.tenant) as Array<{ id: string; events: string }>) {
-            const events = parseJson<string[]>(row.events, []);
+            const events = json<string[]>(row.events, []);
             if (events.length === 0 || events.includes(message.type)) targets.push(row.id);
           }
         }
