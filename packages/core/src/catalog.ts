@@ -12,6 +12,8 @@ export interface EventDefinition<TSchema extends StandardSchemaV1 = StandardSche
   example?: StandardSchemaV1.InferInput<TSchema>;
   /** Marks the event as deprecated in catalogs and docs. */
   deprecated?: boolean;
+  /** JSON Schema of the payload for published references; needed only when the schema library has no Standard JSON Schema converter (valibot). */
+  jsonSchema?: Record<string, unknown>;
 }
 
 /** A map of event type names to their definitions. */

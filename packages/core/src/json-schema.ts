@@ -1,0 +1,63 @@
+import type { EventCatalog, EventDefinition } from './catalog';
+import { ConfigurationError } from './errors';
+
+/** JSON Schema dialects a schema library may be asked for (Standard JSON Schema targets). */
+export type JsonSchemaTarget = 'draft-2020-12' | 'draft-07';
+
+/** The published description of one event type: what a SaaS shows its customers. */
+export interface EventReference {
+  /** Event type name. */
+  type: string;
+  /** One sentence from the catalog, or null. */
+  description: string | null;
+  /** True when the catalog marks the event deprecated. */
+  deprecated: boolean;
+  /** JSON Schema of `data` as receivers get it (the schema's output), or null when the schema library has no converter and no `jsonSchema` was given. */
+  schema: Record<string, unknown> | null;
+  /** The catalog's example payload, or null. */
+  example: unknown;
+}
+
+interface StandardJsonSchemaProps {
+  jsonSchema?: { output?: (options: { target: string }) => Record<string, unknown> };
+}
+
+/**
+ * JSON Schema of one event's `data`: the definition's own `jsonSchema` when given, else the
+ * schema library's Standard JSON Schema converter (zod 4, arktype), else null.
+ *
+ * ```ts
+ * const schema = eventJsonSchema(events.definitions['registrant.created']);
+ * ```
+ */
+export function eventJsonSchema(definition: EventDefinition, target: JsonSchemaTarget = 'draft-2020-12'): Record<string, unknown> | null {
+  if (definition.jsonSchema !== undefined) return definition.jsonSchema;
+  const convert = (definition.schema['~standard'] as StandardJsonSchemaProps).jsonSchema?.output;
+  if (typeof convert !== 'function') return null;
+  try {
+    return convert({ target });
+  } catch (error) {
+    throw new ConfigurationError('invalid_option', `The schema library could not convert this event's schema to JSON Schema (${target}); give the definition a \`jsonSchema\`.`, { cause: error });
+  }
+}
+
+/**
+ * Every event of a catalog as a publishable reference (type, description, JSON Schema,
+ * example), in declaration order.
+ *
+ * ```ts
+ * const reference = describeCatalog(events); // serve it, or write one schema file per event
+ * ```
+ */
+export function describeCatalog(catalog: EventCatalog, target: JsonSchemaTarget = 'draft-2020-12'): EventReference[] {
+  return catalog.names.map((type) => {
+    const definition = catalog.definitions[type] as EventDefinition;
+    return {
+      type,
+      description: definition.description ?? null,
+      deprecated: definition.deprecated === true,
+      schema: eventJsonSchema(definition, target),
+      example: definition.example ?? null,
+    };
+  });
+}
