@@ -10,6 +10,7 @@ import type { DeliveryStatus, EnqueueInput, EnqueueResult, Storage } from './sto
 import { type Transport, createTransport } from './transport';
 import { type Attempt, type Delivery, type Message, type Page, toAttempt, toDelivery, toMessage } from './types';
 import type { UrlPolicy } from './url-policy';
+import { type PortalToken, type PortalTokenClaims, type PortalTokenInput, createPortalTokens } from './admin/portal-token';
 
 /** Default largest envelope accepted by `send`: 256 KiB. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
@@ -42,6 +43,8 @@ export interface SenderOptions<TCatalog extends EventCatalog> {
   now?: () => number;
   /** Receives errors that have nowhere else to go (a throwing event listener, a storage hiccup in the poll loop). @default console.error */
   onError?: (error: unknown) => void;
+  /** Key (≥ 32 bytes) signing portal tokens; give every process serving the admin API the same one. @default a random key per process (tokens end with it) */
+  portalTokenSecret?: string | Uint8Array;
 }
 
 /** Input of {@link Sender.send}, typed by the catalog. */
@@ -177,6 +180,10 @@ export interface Sender<TCatalog extends EventCatalog = EventCatalog> {
     /** Attempts newest first, one page. */
     list(query?: AttemptListQuery): Promise<Page<Attempt>>;
   };
+  /** Mints a short-lived token with which a browser (the `<hooks-portal>` element) calls the admin API for one tenant. */
+  createPortalToken(input: PortalTokenInput): PortalToken;
+  /** Checks a portal token (signature and expiry on the sender's clock); throws `SenderError('unauthorized')` otherwise. */
+  verifyPortalToken(token: string): PortalTokenClaims;
   /** Subscribes to a sender event; returns the unsubscribe function. */
   on<TName extends SenderEventName>(name: TName, listener: SenderEventListener<TName>): () => void;
   /** Starts the dispatcher in this process. */
@@ -274,6 +281,7 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
     stopTimeoutMs: duration(dispatcherOptions.stopTimeoutMs, timeoutMs + 1_000, 'dispatcher.stopTimeoutMs'),
   });
   const wake = () => dispatcher.wake();
+  const portalTokens = createPortalTokens({ secret: options.portalTokenSecret, now });
   const endpoints = createEndpointsApi({ storage, catalog, urlPolicy, now, secretOverlapMs, wake });
 
   /** Validates `data`, serialises it, and checks the envelope size. */
@@ -432,6 +440,12 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
       },
     },
 
+    createPortalToken(input) {
+      return portalTokens.create(input);
+    },
+    verifyPortalToken(token) {
+      return portalTokens.verify(token);
+    },
     on(name, listener) {
       return emitter.on(name, listener);
     },
