@@ -8,6 +8,7 @@ import { createAdminHandler, toNodeListener } from '../src/admin/index';
 import type { AdminHandlerOptions } from '../src/admin/index';
 import { SenderError } from '../src/errors';
 import { createSender } from '../src/sender';
+import { createMemoryStorage } from '../src/storage/memory';
 
 type Sender = ReturnType<typeof createSender>;
 
@@ -67,6 +68,7 @@ beforeEach(async () => {
   errors.length = 0;
   sender = createSender({
     catalog: broadcastEvents,
+    storage: createMemoryStorage(),
     urlPolicy: { allowHttp: true, allowPrivateNetworks: true },
     retry: { maxAttempts: 1 },
     dispatcher: { timeoutMs: 5000 },
@@ -104,7 +106,8 @@ async function api(method: string, path: string, options: { token?: string | nul
   let body: string | undefined;
   if (options.raw !== undefined) body = options.raw;
   else if (options.body !== undefined) body = JSON.stringify(options.body);
-  if (body !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
+  // Every write carries the JSON content type, with or without a body, as the API requires.
+  if ((body !== undefined || method !== 'GET') && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
   const response = await fetch(`${base}${path}`, { method, headers, body });
   const text = await response.text();
   let parsed: unknown;
@@ -183,7 +186,7 @@ describe('admin API: authentication and routing', () => {
     const result = await api('GET', '/event-types');
     expect(result.status).toBe(200);
     const first = result.body.items[0];
-    expect(first).toEqual({ name: 'registrant.created', description: broadcastEvents.definitions['registrant.created'].description, example });
+    expect(first).toEqual({ name: 'registrant.created', description: broadcastEvents.definitions['registrant.created'].description, deprecated: false, schema: expect.objectContaining({ type: 'object' }), example });
     expect(result.body.items).toHaveLength(broadcastEvents.names.length);
   });
 });
@@ -271,7 +274,7 @@ describe('admin API: endpoints', () => {
   });
 
   it('refuses blocked and insecure URLs with their codes', async () => {
-    const strict = createSender({ catalog: broadcastEvents });
+    const strict = createSender({ catalog: broadcastEvents, storage: createMemoryStorage() });
     const handler = createAdminHandler(strict, { authorize: () => ({ tenant: 't' }) });
     const post = async (url: string) => {
       const response = await handler(new Request('http://local/endpoints', { method: 'POST', body: JSON.stringify({ url }), headers: { 'content-type': 'application/json' } }));
@@ -443,7 +446,8 @@ describe('admin API: bad input', () => {
       expect(result.body.error.code).toBe('invalid_input');
     }
     const form = await api('POST', '/endpoints', { raw: 'url=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-    expect(form.status).toBe(400);
+    expect(form.status).toBe(415);
+    expect(form.body.error.code).toBe('unsupported_media_type');
   });
 
   it('answers 413 for a body over the limit', async () => {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
 import type { AdminHandler } from './handler';
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
 /**
  * Wraps a Fetch-style handler as a `node:http` request listener (plain Node servers, Express,
@@ -9,6 +10,22 @@ import type { AdminHandler } from './handler';
  */
 export function toNodeListener(handler: AdminHandler): (request: IncomingMessage, response: ServerResponse) => Promise<void> {
   return async (request, response) => {
+    const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+    // A parser in front (express.json(), koa-bodyparser) read the stream for good: say so rather
+    // than answer an empty or unreadable body.
+    if (hasBody && ((request as IncomingMessage & { _body?: unknown })._body === true || request.readableEnded)) {
+      response.writeHead(400, JSON_HEADERS);
+      response.end(
+        JSON.stringify({
+          error: {
+            code: 'body_already_parsed',
+            message: 'A body parser (express.json()?) read this request before the admin API, which reads the body itself. Mount the admin handler before the parser, or keep the parser off its path.',
+          },
+        }),
+      );
+      return;
+    }
+    let answer: Response;
     try {
       const host = request.headers.host ?? 'localhost';
       // Express strips the mount path from `url`; `originalUrl` keeps it, so basePath still matches.
@@ -18,24 +35,43 @@ export function toNodeListener(handler: AdminHandler): (request: IncomingMessage
         if (value === undefined) continue;
         for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
       }
-      const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
       const fetchRequest = new Request(new URL(path, `http://${host}`), {
         method: request.method ?? 'GET',
         headers,
-        body: hasBody ? (Readable.toWeb(request) as ReadableStream<Uint8Array>) : null,
+        body: hasBody ? bodyStream(request) : null,
         duplex: 'half',
       } as RequestInit & { duplex: 'half' });
-      const answer = await handler(fetchRequest);
-      const outHeaders: Record<string, string> = {};
-      answer.headers.forEach((value, name) => {
-        outHeaders[name] = value;
-      });
-      response.writeHead(answer.status, outHeaders);
-      response.end(answer.body ? Buffer.from(await answer.arrayBuffer()) : undefined);
+      answer = await handler(fetchRequest);
     } catch {
       // A malformed Host or URL: nothing the handler could route.
-      if (!response.headersSent) response.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
-      response.end(JSON.stringify({ error: { code: 'invalid_input', message: 'The request could not be read.' } }));
+      answer = new Response(JSON.stringify({ error: { code: 'invalid_input', message: 'The request could not be read (malformed Host header or URL).' } }), { status: 400, headers: JSON_HEADERS });
     }
+    const outHeaders: Record<string, string> = {};
+    answer.headers.forEach((value, name) => {
+      outHeaders[name] = value;
+    });
+    // Answered before the whole body arrived (413, or a refusal that never read it): the rest is
+    // never read, so the connection cannot carry another request. Say so, and Node closes it
+    // after this answer, instead of the client finding a dead keep-alive socket (ECONNRESET).
+    if (hasBody && !request.complete) outHeaders.connection = 'close';
+    const body = answer.body ? Buffer.from(await answer.arrayBuffer()) : undefined;
+    if (response.headersSent) return;
+    response.writeHead(answer.status, outHeaders);
+    response.end(body);
   };
+}
+
+/** The request body as a web stream whose cancel stops reading without destroying the socket (the answer still has to go out). */
+function bodyStream(request: IncomingMessage): ReadableStream<Uint8Array> {
+  const iterator = request.iterator({ destroyOnReturn: false });
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value, done } = await iterator.next();
+      if (done) controller.close();
+      else controller.enqueue(value instanceof Uint8Array ? value : new TextEncoder().encode(String(value)));
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
+  });
 }

@@ -1,4 +1,4 @@
-import { HooksError, WebhookPayloadError } from '@hooks/core';
+import { HooksError, WebhookPayloadError, formatPath } from '@hooks/core';
 import { SenderError } from '../errors';
 
 /** The error body of every admin API failure. */
@@ -36,7 +36,7 @@ export function toErrorResponse(error: unknown): { response: Response; unexpecte
   if (SenderError.isInstance(error)) {
     // Storage and option failures are server faults: their message may name internals.
     if (error.status >= 500) return { response: errorResponse(error.status, error.code, 'The server could not complete the request.'), unexpected: true };
-    return { response: errorResponse(error.status, error.code, error.message, error.details ? { ...error.details } : undefined), unexpected: false };
+    return { response: errorResponse(error.status, error.code, error.message, publicDetails(error.code, error.details)), unexpected: false };
   }
   if (WebhookPayloadError.isInstance(error)) {
     const body = error.toJSON();
@@ -47,4 +47,30 @@ export function toErrorResponse(error: unknown): { response: Response; unexpecte
     return { response: errorResponse(error.status, error.code, error.message), unexpected: false };
   }
   return { response: errorResponse(500, 'internal_error', 'The server could not complete the request.'), unexpected: true };
+}
+
+// URL policy errors come from the sender's URL check, which knows nothing of forms.
+const URL_CODES = new Set(['invalid_url', 'insecure_url', 'blocked_address']);
+
+/**
+ * The `details` an admin answer carries: the sender's own, with `field: 'url'` on URL errors and,
+ * on `invalid_payload`, `path` (the first failing place, `registrant.email`) and `issues` with
+ * dotted paths, the same shape receivers answer with.
+ */
+function publicDetails(code: string, details: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = { ...details };
+  if (URL_CODES.has(code) && out.field === undefined) out.field = 'url';
+  if (code === 'invalid_payload' && Array.isArray(out.issues)) {
+    const issues = (out.issues as Array<{ path?: unknown; message?: unknown }>).map((issue) => ({ path: dottedPath(issue.path), message: String(issue.message ?? '') }));
+    out.issues = issues;
+    if (typeof out.path !== 'string') out.path = issues[0]?.path ?? '';
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function dottedPath(path: unknown): string {
+  if (typeof path === 'string') return path;
+  if (!Array.isArray(path)) return '';
+  // The sender stores array indexes as strings ("0"); shown as [0] like the receivers do.
+  return formatPath(path.map((segment) => (typeof segment === 'string' && /^\d+$/.test(segment) ? Number(segment) : (segment as PropertyKey))));
 }

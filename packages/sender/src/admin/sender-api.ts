@@ -98,6 +98,15 @@ export interface AdminSender {
     /** Re-queues a failed delivery now, with a fresh retry cycle. */
     retry(id: string): Promise<unknown>;
   };
+  /** Checks a portal token (`sender.verifyPortalToken`); absent = portal tokens are refused. */
+  verifyPortalToken?(token: string): {
+    /** The tenant it is limited to. */
+    tenant: string;
+    /** What it allows. */
+    scopes: ReadonlyArray<'read' | 'write'>;
+    /** When it stops working. */
+    expiresAt: Date;
+  };
   /** Attempt log. */
   attempts: {
     /** Attempts of one delivery, one page. */
