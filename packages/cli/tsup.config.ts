@@ -1,4 +1,24 @@
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
+
+interface Manifest {
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+}
+
+function manifest(path: string): Manifest {
+  return JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as Manifest;
+}
+
+// What the bundled @hooks packages import from npm stays an import: the CLI declares those as its
+// own dependencies (a test checks it), and optional peers are loaded only when present.
+const bundled = [manifest('../core/package.json'), manifest('../sender/package.json')];
+const external = [
+  ...new Set(
+    bundled.flatMap((entry) => Object.keys({ ...entry.dependencies, ...entry.peerDependencies, ...entry.optionalDependencies })).filter((name) => !name.startsWith('@hooks/')),
+  ),
+];
 
 export default defineConfig({
   entry: { bin: 'src/bin.ts' },
@@ -14,6 +34,7 @@ export default defineConfig({
   // linked by changesets), so `npx @hooks/cli` works in any project. Built from their sources:
   // no stale dist of a sibling package can end up in the binary.
   noExternal: [/^@hooks\//],
+  external,
   esbuildOptions(options) {
     options.conditions = ['dev-source'];
   },

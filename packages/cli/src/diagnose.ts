@@ -6,9 +6,9 @@ import {
   type VerificationErrorCode,
   WebhookVerificationError,
   maskSecret,
-  parseKey,
   verify,
 } from '@hooks/core';
+import { keyKind } from './secrets';
 
 /** Why a request verifies or not, one word each; stable, printed as `reason` by `hooks verify --json`. */
 export type DiagnosisReason =
@@ -343,7 +343,7 @@ async function signatureProblem(
 ): Promise<Diagnosis> {
   const fail = (reason: DiagnosisReason, message: string, hints: string[]): Diagnosis => ({ ok: false, code: 'invalid_signature', reason, message, hints, details });
   details.signatureValid = false;
-  const kinds = new Set(input.secrets.map((secret) => parseKey(secret).kind));
+  const kinds = new Set(input.secrets.map(keyKind));
   const hasV1 = versions.some((entry) => entry.version === 'v1');
   const hasV1a = versions.some((entry) => entry.version === 'v1a');
   if (!hasV1 && !hasV1a) {
@@ -386,7 +386,7 @@ async function signatureProblem(
   const prefix = `${details.id}.${timestamp}.`;
   const v1 = versions.find((entry) => entry.version === 'v1')?.values ?? [];
   for (const secret of input.secrets) {
-    if (parseKey(secret).kind === 'hmac' && hmacMatchesTextKey(secret, prefix, input.body, v1)) {
+    if (keyKind(secret) === 'hmac' && hmacMatchesTextKey(secret, prefix, input.body, v1)) {
       return fail('secret_text_as_key', `The sender used the text of the secret (${maskSecret(secret)}) as the HMAC key instead of its base64-decoded bytes.`, [
         'Decode the part after "whsec_" from base64 and use those bytes as the key (docs/signatures.md, "Secrets and keys").',
       ]);

@@ -24,8 +24,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
-      // `hooks` alone prints the help (to stderr) and is a usage error.
-      if (error.code === 'commander.help') return EXIT.usage;
+      // `hooks help verify` asked for help (exit 0); `hooks` alone prints it to stderr as a usage error.
+      if (error.code === 'commander.help') return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
       reportError(new CliError('usage_error', error.message.replace(/^error: /, ''), { hint: 'Run `hooks help <command>` for its options.' }), json);
       return EXIT.usage;
     }

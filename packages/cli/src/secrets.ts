@@ -1,4 +1,4 @@
-import { ConfigurationError, maskSecret, parseKey } from '@hooks/core';
+import { ConfigurationError, PUBLIC_KEY_PREFIX, SECRET_KEY_PREFIX, maskSecret, sign } from '@hooks/core';
 import { CliError } from './errors';
 import { readFileBytes } from './input';
 import { redact } from './io';
@@ -9,6 +9,13 @@ export interface SecretOptions {
   secret?: string[];
   /** `--secret-file`, repeatable: files holding one or more secrets. */
   secretFile?: string[];
+}
+
+/** What a secret is, from its prefix (the format itself is checked by @hooks/core). */
+export function keyKind(secret: string): 'hmac' | 'ed25519-secret' | 'ed25519-public' {
+  if (secret.startsWith(SECRET_KEY_PREFIX)) return 'ed25519-secret';
+  if (secret.startsWith(PUBLIC_KEY_PREFIX)) return 'ed25519-public';
+  return 'hmac';
 }
 
 /** Environment variable read when neither `--secret` nor `--secret-file` is given (the name the receiver guides use). */
@@ -43,13 +50,16 @@ export async function resolveSecrets(options: SecretOptions, purpose: 'sign' | '
   }
   for (const { secret, origin } of found) {
     try {
-      const key = parseKey(secret);
-      if (purpose === 'sign' && key.kind === 'ed25519-public') {
+      // Signing an empty body is the public way to have @hooks/core check a secret's format.
+      await sign({ id: 'msg_check', timestamp: 0, payload: '', secrets: secret });
+    } catch (error) {
+      if (ConfigurationError.isInstance(error) && error.code === 'unsupported_key') {
+        // A well-formed whpk_ public key: fine for verifying, useless for signing.
+        if (purpose === 'verify') continue;
         throw new CliError('unsupported_key', `The key from ${origin} (${maskSecret(secret)}) is a whpk_ public key: it verifies but cannot sign.`, {
           hint: 'Sign with the whsk_ secret key; give receivers the whpk_ public key.',
         });
       }
-    } catch (error) {
       if (ConfigurationError.isInstance(error)) {
         // The library's message never repeats the secret; the mask says which one was meant.
         throw new CliError('invalid_secret', `The secret from ${origin} (${maskSecret(secret)}) is not valid: ${error.message}`, { cause: error });
