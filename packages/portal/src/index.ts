@@ -1,0 +1,26 @@
+import { HooksPortal } from './hooks-portal';
+
+export { HooksPortal } from './hooks-portal';
+export type { PortalErrorDetail } from './hooks-portal';
+export { englishMessages } from './messages';
+export type { PortalMessages } from './messages';
+export { PortalApi, PortalApiError, tokenFromUrl } from './api-client';
+export type { PortalApiOptions } from './api-client';
+export type { DeliveryStatus, PortalAttempt, PortalDelivery, PortalEndpoint, PortalEventType, PortalPage, PortalSession } from './types';
+
+/** The tag name the element registers under. */
+export const HOOKS_PORTAL_TAG = 'hooks-portal';
+
+/** Registers `<hooks-portal>` (importing this module does it already); safe to call twice and on a server without a DOM. */
+export function defineHooksPortal(tagName: string = HOOKS_PORTAL_TAG): void {
+  if (typeof customElements === 'undefined' || customElements.get(tagName)) return;
+  customElements.define(tagName, tagName === HOOKS_PORTAL_TAG ? HooksPortal : class extends HooksPortal {});
+}
+
+defineHooksPortal();
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'hooks-portal': HooksPortal;
+  }
+}
