@@ -23,7 +23,11 @@ export type WebhookErrorCode =
   | 'invalid_secret'
   | 'invalid_option'
   | 'unsupported_key'
-  | 'body_already_parsed';
+  | 'body_already_parsed'
+  | 'missing_secret'
+  | 'unsupported_encoding'
+  | 'invalid_encoding'
+  | 'method_not_allowed';
 
 /** Options accepted by every {@link HooksError} constructor. */
 export interface HooksErrorOptions {
@@ -97,7 +101,7 @@ export class WebhookVerificationError extends HooksError {
 const payloadMarker = Symbol.for('@hooks/core.error.payload');
 
 /** Codes of {@link WebhookPayloadError}: the request was authentic but its body is unusable (HTTP 400). */
-export type PayloadErrorCode = 'invalid_json' | 'invalid_payload' | 'unknown_event';
+export type PayloadErrorCode = 'invalid_json' | 'invalid_payload' | 'unknown_event' | 'invalid_encoding';
 
 /** One failing place in a payload, as reported by the event's schema. */
 export interface PayloadIssue {
@@ -172,6 +176,56 @@ export class PayloadTooLargeError extends HooksError {
   }
 }
 
+const encodingMarker = Symbol.for('@hooks/core.error.encoding');
+
+/**
+ * The body arrived with a `Content-Encoding` (gzip, br…) and the receiver does not inflate, or
+ * cannot inflate that one (HTTP 415). The signature covers the bytes on the wire, which must be
+ * the JSON envelope itself unless the receiver's `inflate` option is on.
+ */
+export class UnsupportedEncodingError extends HooksError {
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by isInstance through the Symbol.for key, which survives two installed copies.
+  private readonly [encodingMarker] = true;
+  declare readonly code: 'unsupported_encoding';
+  /** The `Content-Encoding` that was refused, as sent (lower-cased, at most 64 characters). */
+  readonly encoding: string;
+
+  constructor(encoding: string, inflating: boolean) {
+    const shown = encoding.slice(0, 64);
+    super(
+      'unsupported_encoding',
+      inflating
+        ? `Content-Encoding "${shown}" is not supported: send the body uncompressed, gzip or deflate.`
+        : `Content-Encoding "${shown}" is not accepted: send the JSON body uncompressed, or enable the receiver's inflate option.`,
+      415,
+    );
+    this.name = 'UnsupportedEncodingError';
+    this.encoding = shown;
+  }
+
+  static override isInstance(error: unknown): error is UnsupportedEncodingError {
+    return markerCheck(encodingMarker)(error);
+  }
+}
+
+const methodMarker = Symbol.for('@hooks/core.error.method');
+
+/** The request used another method than POST (HTTP 405, with `Allow: POST`). */
+export class MethodNotAllowedError extends HooksError {
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by isInstance through the Symbol.for key, which survives two installed copies.
+  private readonly [methodMarker] = true;
+  declare readonly code: 'method_not_allowed';
+
+  constructor(method: string) {
+    super('method_not_allowed', `Webhooks are delivered with POST, not ${method.slice(0, 16)}.`, 405);
+    this.name = 'MethodNotAllowedError';
+  }
+
+  static override isInstance(error: unknown): error is MethodNotAllowedError {
+    return markerCheck(methodMarker)(error);
+  }
+}
+
 const configurationMarker = Symbol.for('@hooks/core.error.configuration');
 
 /** Codes of {@link ConfigurationError}. */
@@ -180,7 +234,9 @@ export type ConfigurationErrorCode =
   | 'invalid_option'
   | 'unsupported_key'
   // A body parser consumed the request stream before the webhook middleware and kept no raw bytes.
-  | 'body_already_parsed';
+  | 'body_already_parsed'
+  // No secret was configured (an empty environment variable at build or start time); answered per request, never thrown at import.
+  | 'missing_secret';
 
 /** A secret, key or option given by the application is unusable. The message never repeats the secret. */
 export class ConfigurationError extends HooksError {

@@ -1,21 +1,20 @@
-export { DEFAULT_MAX_BODY_BYTES, readBody } from './body';
-export type { BodySource } from './body';
-export { defineEvents, validateWithSchema } from './catalog';
+export { DEFAULT_MAX_BODY_BYTES } from './body';
+export { defineEvents } from './catalog';
 export type { EventCatalog, EventData, EventDefinition, EventDefinitions, EventInput, EventName, WebhookEvent } from './catalog';
 export { describeCatalog, eventJsonSchema } from './json-schema';
 export { createConsoleLogger, silentLogger } from './logger';
 export type { Logger } from './logger';
 export type { EventReference, JsonSchemaTarget } from './json-schema';
-export { base64Decode, base64Encode, utf8Decode, utf8Encode } from './encoding';
 export { createEnvelope, serializeEnvelope } from './envelope';
 export type { CreateEnvelopeOptions, WebhookEnvelope } from './envelope';
 export {
   ConfigurationError,
   HooksError,
+  MethodNotAllowedError,
   PayloadTooLargeError,
+  UnsupportedEncodingError,
   WebhookPayloadError,
   WebhookVerificationError,
-  formatPath,
 } from './errors';
 export type {
   ConfigurationErrorCode,
@@ -25,14 +24,14 @@ export type {
   VerificationErrorCode,
   WebhookErrorCode,
 } from './errors';
-export { ATTEMPT_HEADER, EVENT_HEADER, PROFILE_HEADERS, VERSION, getHeader } from './headers';
+export { ATTEMPT_HEADER, EVENT_HEADER, PROFILE_HEADERS } from './headers';
 export type { HeaderProfile, HeadersInput, ProfileHeaderNames } from './headers';
 export { createMemoryIdempotencyStore } from './idempotency/memory';
 export type { MemoryIdempotencyStoreOptions } from './idempotency/memory';
 export { createRedisIdempotencyStore } from './idempotency/redis';
 export type { RedisIdempotencyStoreOptions, RedisLikeClient } from './idempotency/redis';
 export type { ClaimResult, IdempotencyStore } from './idempotency/types';
-export { createId, createMessageId } from './ids';
+export { createMessageId } from './ids';
 export { createReceiver } from './receiver';
 export type {
   HandlerContext,
@@ -41,9 +40,11 @@ export type {
   ReceiverOptions,
   ReceiverOutcome,
   ReceiverResult,
+  ReceiverStreamInput,
   SecretsResolver,
   WebhookHandler,
 } from './receiver';
+export type { ReceiverSecrets } from './receiver-secrets';
 export {
   PUBLIC_KEY_PREFIX,
   SECRET_KEY_PREFIX,

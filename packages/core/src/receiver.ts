@@ -1,13 +1,16 @@
-import { DEFAULT_MAX_BODY_BYTES, readBody } from './body';
+import { type BodySource, DEFAULT_MAX_BODY_BYTES, readBody } from './body';
 import type { EventCatalog, EventName, WebhookEvent } from './catalog';
 import { validateWithSchema } from './catalog';
+import { checkEncoding, contentEncodingOf, inflate } from './content-encoding';
 import { utf8Decode, utf8Encode } from './encoding';
-import { ConfigurationError, HooksError, PayloadTooLargeError, WebhookPayloadError } from './errors';
-import type { HeadersInput } from './headers';
+import { ConfigurationError, HooksError, MethodNotAllowedError, PayloadTooLargeError, type UnsupportedEncodingError, WebhookPayloadError } from './errors';
+import { type HeadersInput, getHeader } from './headers';
 import { createMemoryIdempotencyStore } from './idempotency/memory';
 import type { IdempotencyStore } from './idempotency/types';
-import { parseKey } from './secrets';
+import { type Logger, createConsoleLogger } from './logger';
+import { type ReceiverSecrets, missingSecretError, resolveSecretList } from './receiver-secrets';
 import { type Secrets, type VerifiedWebhook, verify } from './signature';
+import { loadTracing, startSpan, tracingSettled } from './tracing';
 
 /** Options of {@link createReceiver}. */
 export interface ReceiverOptions<TCatalog extends EventCatalog> {
@@ -16,8 +19,10 @@ export interface ReceiverOptions<TCatalog extends EventCatalog> {
   /**
    * Every secret currently valid (several during a rotation): `whsec_…`, or `whpk_…` for `v1a`.
    * A function is called per request (e.g. to look secrets up per tenant or reload them after a rotation).
+   * An empty value (an environment variable not set at build time) does not throw: each request
+   * is answered `500 missing_secret` and the logger says why. Entries left empty in a list are skipped.
    */
-  secrets: Secrets | SecretsResolver;
+  secrets: ReceiverSecrets | SecretsResolver;
   /** Accepted clock distance, both directions. @default 300 */
   toleranceSeconds?: number;
   /** Largest body accepted; larger ones get 413 before they are buffered. @default 1 MiB */
@@ -30,14 +35,30 @@ export interface ReceiverOptions<TCatalog extends EventCatalog> {
   leaseMs?: number;
   /** `reject`: an event type missing from the catalog gets 400 `unknown_event`; `accept`: it goes to `onAny` handlers unvalidated. @default 'reject' */
   unknownEvents?: 'reject' | 'accept';
-  /** Called when a handler throws (the response is a 500 and the claim is released). Log here. */
-  onError?: (error: unknown, event: WebhookEvent<TCatalog>) => void;
+  /**
+   * Called when a handler throws (the response is a 500 and the claim is released), instead of
+   * the default: `logger.error` with the webhook id, type and attempt and the handler's error
+   * (never the body or a secret).
+   * @default logs through `logger`
+   */
+  onError?: (error: unknown, event: WebhookEvent<TCatalog>, webhook: VerifiedWebhook) => void;
+  /**
+   * Where the receiver reports handler failures, missing secrets and unavailable stores.
+   * @default the framework's logger where the adapter has one (Fastify's `request.log`), else a console logger that prints warnings and errors
+   */
+  logger?: Logger;
+  /**
+   * Inflate `Content-Encoding: gzip` and `deflate` bodies (the signature then covers the inflated
+   * bytes, and `maxBodyBytes` applies to them). Off: any encoded body gets `415 unsupported_encoding`.
+   * @default false
+   */
+  inflate?: boolean;
   /** Clock in milliseconds, for tests. @default Date.now */
   now?: () => number;
 }
 
 /** Looks up the secrets for one request, before it is verified (the headers are not authenticated yet). */
-export type SecretsResolver = (request: { headers: HeadersInput }) => Secrets | Promise<Secrets>;
+export type SecretsResolver = (request: { headers: HeadersInput }) => ReceiverSecrets | Promise<ReceiverSecrets>;
 
 /** What a handler receives beside the event: what verification established, and whatever the adapter passes (`request`, `ctx`…). */
 export type HandlerContext<TContext> = TContext & {
@@ -59,6 +80,20 @@ export interface ReceiverInput<TContext> {
   headers: HeadersInput;
   /** Passed to handlers beside `webhook`. */
   context?: TContext;
+  /** The request method, when the adapter does not route by method itself: anything but POST gets `405` with `Allow: POST`. */
+  method?: string;
+  /** True when a body parser already undid the `Content-Encoding` (Express's and Koa's parsers inflate): the bytes are not inflated again. @default false */
+  decoded?: boolean;
+  /** The framework's logger for this request (Fastify's `request.log`), used when the receiver has no `logger` option. */
+  logger?: Logger;
+}
+
+/** Input of {@link Receiver.handleStream}: the request body as a stream, read with the receiver's size limit. */
+export interface ReceiverStreamInput<TContext> extends Omit<ReceiverInput<TContext>, 'body' | 'decoded'> {
+  /** The request body stream (a Node `IncomingMessage`, a Web `ReadableStream`…). */
+  body: BodySource | null | undefined;
+  /** The declared `Content-Length`: over the limit, the answer is 413 before anything is read. */
+  contentLength?: string | number | null;
 }
 
 /** The response to send, and what happened. Adapters copy `status`, `headers` and `body` to the framework's response. */
@@ -90,29 +125,37 @@ export interface Receiver<TCatalog extends EventCatalog, TContext = {}> {
   /** The same as a Fetch handler `(Request) => Promise<Response>`, for Hono, Next.js, Bun, Deno, workers. */
   fetch(request: Request, context?: TContext): Promise<Response>;
   /** Reads a body with this receiver's size limit, then runs the pipeline. Adapters use it for Node request streams. */
-  handleStream(input: { body: Parameters<typeof readBody>[0]; headers: HeadersInput; contentLength?: string | number | null; context?: TContext }): Promise<ReceiverResult<TCatalog>>;
+  handleStream(input: ReceiverStreamInput<TContext>): Promise<ReceiverResult<TCatalog>>;
   /** The configured body limit in bytes. */
   readonly maxBodyBytes: number;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as const;
+// Sent when the rest of the body was left unread (413, 415…): the connection cannot be reused.
+const CLOSE_HEADERS = { connection: 'close' } as const;
 
 function respond<TCatalog extends EventCatalog>(status: number, payload: unknown, rest: Omit<ReceiverResult<TCatalog>, 'status' | 'headers' | 'body'>, extraHeaders?: Record<string, string>): ReceiverResult<TCatalog> {
-  return { status, headers: { ...JSON_HEADERS, ...extraHeaders }, body: JSON.stringify(payload), ...rest };
+  return { status, headers: extraHeaders ? { ...JSON_HEADERS, ...extraHeaders } : { ...JSON_HEADERS }, body: JSON.stringify(payload), ...rest };
 }
 
-function reject<TCatalog extends EventCatalog>(error: HooksError, webhook?: VerifiedWebhook): ReceiverResult<TCatalog> {
-  return respond<TCatalog>(error.status, { error: error.toJSON() }, { outcome: 'rejected', error, webhook });
+function reject<TCatalog extends EventCatalog>(error: HooksError, webhook?: VerifiedWebhook, extraHeaders?: Record<string, string>): ReceiverResult<TCatalog> {
+  return respond<TCatalog>(error.status, { error: error.toJSON() }, { outcome: 'rejected', error, webhook }, extraHeaders);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+const defaultLogger = createConsoleLogger('@hooks/core');
+
 /**
  * Creates the receiver pipeline every adapter calls:
  * size limit → verify signature → parse JSON → validate `data` against the event's schema →
  * claim the id in the dedupe store → run the typed handlers → respond.
+ *
+ * It never throws for a secret that is not set (a build without runtime secrets): requests are
+ * answered `500 missing_secret` and the logger says so. A malformed secret still throws
+ * `invalid_secret` here, at start-up.
  */
 export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(options: ReceiverOptions<TCatalog>): Receiver<TCatalog, TContext> {
   if (!options || typeof options.catalog?.validate !== 'function') {
@@ -125,11 +168,55 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
   const dedupeTtlMs = options.dedupeTtlMs ?? 3 * 24 * 60 * 60 * 1000;
   const leaseMs = options.leaseMs ?? 60_000;
   const unknownEvents = options.unknownEvents ?? 'reject';
+  const inflating = options.inflate === true;
   const handlers = new Map<string, Array<WebhookHandler<never, TContext>>>();
   const anyHandlers: Array<WebhookHandler<never, TContext>> = [];
-  // Fail at start-up on a bad secret, not on the first request.
-  if (typeof options.secrets !== 'function') verifySecretsShape(options.secrets);
-  const resolveSecrets = options.secrets;
+  const resolver = typeof options.secrets === 'function' ? options.secrets : undefined;
+  // Checked once, at start-up: a malformed secret throws here; an empty one is answered per request.
+  const fixed = resolver ? undefined : resolveSecretList(options.secrets as ReceiverSecrets);
+  const fixedSecrets: Secrets | undefined = fixed && fixed.list.length > 0 ? (fixed.list.length === 1 ? fixed.list[0]! : fixed.list) : undefined;
+  let warnedMissing = false;
+  let warnedEmpty = false;
+  void loadTracing();
+
+  const loggerFor = (input: { logger?: Logger }): Logger => options.logger ?? input.logger ?? defaultLogger;
+
+  /** A safe log call: a failing logger must never turn an answer into a crash. */
+  function log(logger: Logger, level: 'warn' | 'error', message: string, fields: Record<string, unknown>): void {
+    try {
+      logger[level](message, fields);
+    } catch {
+      // ignored on purpose
+    }
+  }
+
+  async function secretsFor(input: ReceiverInput<TContext>, logger: Logger): Promise<Secrets | HooksError | ReceiverResult<TCatalog>> {
+    let list: { list: string[]; empty: number } | undefined = fixed;
+    if (resolver) {
+      try {
+        list = resolveSecretList(await resolver({ headers: input.headers }));
+      } catch (error) {
+        if (HooksError.isInstance(error)) return error;
+        // A failing secret lookup (database down) is temporary: the sender retries on 503.
+        log(logger, 'error', 'The webhook secrets could not be loaded; answering 503.', { code: 'secrets_unavailable', error: describeFailure(error) });
+        return respond(503, { error: { code: 'secrets_unavailable', message: 'The webhook secrets could not be loaded; retry later.' } }, { outcome: 'rejected', error }, { 'retry-after': '5' });
+      }
+    } else if (fixedSecrets !== undefined) {
+      if (fixed!.empty > 0 && !warnedEmpty) {
+        warnedEmpty = true;
+        log(logger, 'warn', `${fixed!.empty} of the configured webhook secrets are empty and were skipped.`, { code: 'missing_secret' });
+      }
+      return fixedSecrets;
+    }
+    if (!list || list.list.length === 0) {
+      if (!warnedMissing || resolver) {
+        warnedMissing = true;
+        log(logger, 'error', 'No webhook secret is configured: deliveries are answered 500 missing_secret until one is set (was the secret missing from the environment at start-up?).', { code: 'missing_secret' });
+      }
+      return missingSecretError();
+    }
+    return list.list.length === 1 ? list.list[0]! : list.list;
+  }
 
   async function parseEvent(body: Uint8Array | string, webhook: VerifiedWebhook): Promise<WebhookEvent<TCatalog>> {
     let parsed: unknown;
@@ -142,6 +229,7 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
     const { type, timestamp } = parsed;
     if (typeof type !== 'string' || type === '') throw new WebhookPayloadError('invalid_payload', 'The body has no "type" string.', [{ path: ['type'], message: 'expected a string' }]);
     if (!('data' in parsed)) throw new WebhookPayloadError('invalid_payload', 'The body has no "data".', [{ path: ['data'], message: 'required' }]);
+    // The id header is what dedupe trusts; a body naming another message is a forged or mixed-up envelope.
     if (parsed.id !== undefined && parsed.id !== webhook.id) {
       throw new WebhookPayloadError('invalid_payload', 'The body "id" differs from the webhook id header.', [{ path: ['id'], message: 'does not match the header' }]);
     }
@@ -161,26 +249,44 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
     for (const handler of anyHandlers) await handler(event as never, context);
   }
 
-  async function handle(input: ReceiverInput<TContext>): Promise<ReceiverResult<TCatalog>> {
-    if (byteLength(input.body, maxBodyBytes) > maxBodyBytes) return reject(new PayloadTooLargeError(maxBodyBytes));
+  /** The request checks that come before reading any body: method and encoding. */
+  function precheck(input: { method?: string; headers: HeadersInput }): { result?: ReceiverResult<TCatalog>; encoding?: string } {
+    if (input.method !== undefined && input.method !== 'POST') {
+      return { result: reject(new MethodNotAllowedError(input.method), undefined, { allow: 'POST' }) };
+    }
+    const encoding = contentEncodingOf(input.headers);
+    try {
+      checkEncoding(encoding, inflating);
+    } catch (error) {
+      return { result: reject(error as UnsupportedEncodingError) };
+    }
+    return { encoding };
+  }
+
+  async function pipeline(input: ReceiverInput<TContext>, logger: Logger, checked: { encoding?: string }): Promise<ReceiverResult<TCatalog>> {
+    let body = input.body;
+    if (byteLength(body, maxBodyBytes) > maxBodyBytes) return reject(new PayloadTooLargeError(maxBodyBytes));
+    if (checked.encoding !== undefined && input.decoded !== true) {
+      try {
+        body = await inflate(typeof body === 'string' ? utf8Encode(body) : body, checked.encoding, maxBodyBytes);
+      } catch (error) {
+        if (HooksError.isInstance(error)) return reject(error);
+        throw error;
+      }
+    }
+    const secrets = await secretsFor(input, logger);
+    if (HooksError.isInstance(secrets)) return reject(secrets);
+    if (typeof secrets === 'object' && !Array.isArray(secrets)) return secrets as ReceiverResult<TCatalog>;
     let webhook: VerifiedWebhook;
     let event: WebhookEvent<TCatalog>;
-    let secrets: Secrets;
     try {
-      secrets = typeof resolveSecrets === 'function' ? await resolveSecrets({ headers: input.headers }) : resolveSecrets;
-    } catch (error) {
-      // A failing secret lookup (database down) is temporary: the sender retries on 503.
-      if (HooksError.isInstance(error)) return reject(error);
-      return respond(503, { error: { code: 'secrets_unavailable', message: 'The webhook secrets could not be loaded; retry later.' } }, { outcome: 'rejected', error }, { 'retry-after': '5' });
-    }
-    try {
-      webhook = await verify(input.body, input.headers, { secrets, toleranceSeconds: options.toleranceSeconds, now: options.now });
+      webhook = await verify(body, input.headers, { secrets: secrets as Secrets, toleranceSeconds: options.toleranceSeconds, now: options.now });
     } catch (error) {
       if (HooksError.isInstance(error)) return reject(error);
       throw error;
     }
     try {
-      event = await parseEvent(input.body, webhook);
+      event = await parseEvent(body, webhook);
     } catch (error) {
       if (HooksError.isInstance(error)) return reject(error, webhook);
       throw error;
@@ -191,6 +297,7 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
       try {
         claim = await store.claim(webhook.id, leaseMs);
       } catch (error) {
+        log(logger, 'error', 'The idempotency store is unavailable; answering 503.', { code: 'store_unavailable', webhookId: webhook.id, type: event.type, error: describeFailure(error) });
         return respond(503, { error: { code: 'store_unavailable', message: 'The idempotency store is unavailable; retry later.' } }, { outcome: 'rejected', error, event, webhook }, { 'retry-after': '5' });
       }
       if (claim === 'completed') {
@@ -206,7 +313,9 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
     } catch (error) {
       if (store) await store.release(webhook.id).catch(() => undefined);
       try {
-        options.onError?.(error, event);
+        if (options.onError) options.onError(error, event, webhook);
+        // Id, type and attempt identify the delivery; the body and the secrets are never logged.
+        else logger.error('Webhook handler failed; answered 500 so the sender retries.', { webhookId: webhook.id, type: event.type, attempt: webhook.attempt, error });
       } catch {
         // A failing logger must not turn a 500 into a crash.
       }
@@ -217,15 +326,54 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
     return respond(200, { ok: true, id: webhook.id }, { outcome: 'handled', event, webhook });
   }
 
-  async function handleStream(input: { body: Parameters<typeof readBody>[0]; headers: HeadersInput; contentLength?: string | number | null; context?: TContext }): Promise<ReceiverResult<TCatalog>> {
-    let body: Uint8Array;
+  /** Runs `work` inside a `hooks.receive` span when OpenTelemetry is there; the span ends with the outcome and status. */
+  async function traced(headers: HeadersInput, work: () => Promise<ReceiverResult<TCatalog>>): Promise<ReceiverResult<TCatalog>> {
+    if (!tracingSettled()) await loadTracing();
+    const span = startSpan('hooks.receive', { kind: 'consumer', traceparent: getHeader(headers, 'traceparent'), tracestate: getHeader(headers, 'tracestate') });
+    if (!span) return work();
     try {
-      body = await readBody(input.body, maxBodyBytes, input.contentLength);
+      const result = await span.run(work);
+      const code = HooksError.isInstance(result.error) ? result.error.code : undefined;
+      span.setAttributes({
+        'webhook.id': result.webhook?.id,
+        'webhook.type': result.event?.type ?? result.webhook?.eventType,
+        'webhook.attempt': result.webhook?.attempt,
+        'webhook.outcome': result.outcome,
+        'webhook.error.code': code,
+        'http.response.status_code': result.status,
+      });
+      if (result.outcome === 'handler_error') span.fail('The webhook handler failed.', result.error);
+      else if (result.status >= 500) span.fail(code ?? `status ${result.status}`);
+      return result;
     } catch (error) {
-      if (HooksError.isInstance(error)) return reject(error);
+      span.fail('The receiver failed.', error);
       throw error;
+    } finally {
+      span.end();
     }
-    return handle({ body, headers: input.headers, context: input.context });
+  }
+
+  function handle(input: ReceiverInput<TContext>): Promise<ReceiverResult<TCatalog>> {
+    return traced(input.headers, async () => {
+      const checked = precheck(input);
+      return checked.result ?? pipeline(input, loggerFor(input), checked);
+    });
+  }
+
+  function handleStream(input: ReceiverStreamInput<TContext>): Promise<ReceiverResult<TCatalog>> {
+    return traced(input.headers, async () => {
+      const checked = precheck(input);
+      // Refused before reading: the rest of the body stays unread, so the connection is closed after the answer.
+      if (checked.result) return input.body ? withClose(checked.result) : checked.result;
+      let body: Uint8Array;
+      try {
+        body = await readBody(input.body, maxBodyBytes, input.contentLength);
+      } catch (error) {
+        if (HooksError.isInstance(error)) return withClose(reject(error));
+        throw error;
+      }
+      return pipeline({ body, headers: input.headers, context: input.context, logger: input.logger }, loggerFor(input), checked);
+    });
   }
 
   const receiver: Receiver<TCatalog, TContext> = {
@@ -243,11 +391,26 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
     handle,
     handleStream,
     async fetch(request, context) {
-      const result = await handleStream({ body: request.body, headers: request.headers, contentLength: request.headers.get('content-length'), context });
-      return new Response(result.body, { status: result.status, headers: result.headers });
+      const result = await handleStream({ body: request.body, headers: request.headers, contentLength: request.headers.get('content-length'), method: request.method, context });
+      const { connection: _connection, ...headers } = result.headers;
+      return new Response(result.body, { status: result.status, headers });
     },
   };
   return receiver;
+}
+
+/**
+ * What is logged of an infrastructure failure (a secrets lookup, a dedupe store): its class and
+ * code only. Their messages can carry connection strings with passwords.
+ */
+function describeFailure(error: unknown): { name: string; code?: string } {
+  if (typeof error !== 'object' || error === null) return { name: typeof error };
+  const { name, code } = error as { name?: unknown; code?: unknown };
+  return { name: typeof name === 'string' ? name : 'Error', ...(typeof code === 'string' ? { code } : {}) };
+}
+
+function withClose<TCatalog extends EventCatalog>(result: ReceiverResult<TCatalog>): ReceiverResult<TCatalog> {
+  return { ...result, headers: { ...result.headers, ...CLOSE_HEADERS } };
 }
 
 /** UTF-8 size of a body; a string is only encoded when its length alone cannot settle the limit. */
@@ -256,12 +419,4 @@ function byteLength(body: Uint8Array | string, limit: number): number {
   // A UTF-16 code unit is at most 3 UTF-8 bytes, and at least 1.
   if (body.length > limit || body.length * 3 <= limit) return body.length;
   return utf8Encode(body).byteLength;
-}
-
-function verifySecretsShape(secrets: Secrets): void {
-  const list = typeof secrets === 'string' ? [secrets] : secrets;
-  if (!Array.isArray(list) || list.length === 0 || list.some((secret) => typeof secret !== 'string' || secret === '')) {
-    throw new ConfigurationError('invalid_secret', 'createReceiver needs at least one webhook secret (whsec_…).');
-  }
-  for (const secret of list) parseKey(secret);
 }

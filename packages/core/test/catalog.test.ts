@@ -2,7 +2,8 @@ import { type } from 'arktype';
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { WebhookPayloadError, createEnvelope, createMessageId, defineEvents, serializeEnvelope, validateWithSchema } from '../src/index';
+import { WebhookPayloadError, createEnvelope, createMessageId, defineEvents, serializeEnvelope } from '../src/index';
+import { validateWithSchema } from '../src/internal';
 import { broadcastEvents, rejectionOf, thrownBy } from './support';
 
 // The same event declared with each Standard Schema library: data.x.y must be a positive integer.

@@ -6,8 +6,8 @@ import {
   PayloadTooLargeError,
   WebhookPayloadError,
   WebhookVerificationError,
-  formatPath,
 } from '../src/index';
+import { formatPath } from '../src/internal';
 
 type ErrorsModule = typeof errors;
 

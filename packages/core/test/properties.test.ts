@@ -3,8 +3,6 @@ import { describe, expect, it } from 'vitest';
 import {
   HooksError,
   WebhookVerificationError,
-  base64Decode,
-  base64Encode,
   createReceiver,
   generateKeyPair,
   generateSecret,
@@ -12,6 +10,7 @@ import {
   signHeaders,
   verify,
 } from '../src/index';
+import { base64Decode, base64Encode } from '../src/internal';
 import { NOW_SECONDS, broadcastEvents, fixedNow, registrantData } from './support';
 
 const secret = generateSecret();

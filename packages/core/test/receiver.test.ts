@@ -363,7 +363,6 @@ describe('receiver pipeline (handle)', () => {
     it.each([
       ['no catalog', { secrets: secret }],
       ['a catalog that is not one', { catalog: {}, secrets: secret }],
-      ['no secret', { catalog: broadcastEvents, secrets: [] }],
       ['a bad maxBodyBytes', { catalog: broadcastEvents, secrets: secret, maxBodyBytes: 0 }],
       ['a fractional maxBodyBytes', { catalog: broadcastEvents, secrets: secret, maxBodyBytes: 1.5 }],
     ])('rejects %s at creation with a ConfigurationError', (_label, options) => {

@@ -1,4 +1,5 @@
-import { createId, signHeaders } from '@hooks/core';
+import { signHeaders } from '@hooks/core';
+import { createId } from '@hooks/core/internal';
 import { EndpointRateLimiter } from './dispatcher-rate-limit';
 import type { SenderEventEmitter } from './events';
 import { type ResolvedRetryOptions, decideRetry, parseRetryAfter } from './retry';

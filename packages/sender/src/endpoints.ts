@@ -1,4 +1,5 @@
-import { type EventCatalog, type HeaderProfile, createId, generateSecret } from '@hooks/core';
+import { type EventCatalog, type HeaderProfile, generateSecret } from '@hooks/core';
+import { createId } from '@hooks/core/internal';
 import { SenderError } from './errors';
 import type { EndpointPatch, Storage } from './storage/types';
 import { type Endpoint, type Page, toEndpoint } from './types';

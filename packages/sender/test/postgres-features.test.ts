@@ -1,4 +1,4 @@
-import { createId } from '@hooks/core';
+import { createId } from '@hooks/core/internal';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

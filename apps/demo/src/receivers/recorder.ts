@@ -1,4 +1,5 @@
-import { type HeadersInput, PROFILE_HEADERS, type SecretsResolver, type VerifiedWebhook, type WebhookEvent, getHeader, maskSecret } from '@hooks/core';
+import { type HeadersInput, PROFILE_HEADERS, type SecretsResolver, type VerifiedWebhook, type WebhookEvent, maskSecret } from '@hooks/core';
+import { getHeader } from '@hooks/core/internal';
 import type { BroadcastEvents } from '@hooks/fixture-broadcast-events';
 
 /** Where a demo receiver gets its configuration from on every request. */

@@ -1,4 +1,5 @@
-import { ConfigurationError, describeCatalog, readBody } from '@hooks/core';
+import { ConfigurationError, describeCatalog } from '@hooks/core';
+import { readBody } from '@hooks/core/internal';
 import type { EventCatalog } from '@hooks/core';
 import { SenderError } from '../errors';
 import { errorResponse, json, toErrorResponse } from './respond';

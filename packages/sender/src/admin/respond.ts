@@ -1,4 +1,5 @@
-import { HooksError, WebhookPayloadError, formatPath } from '@hooks/core';
+import { HooksError, WebhookPayloadError } from '@hooks/core';
+import { formatPath } from '@hooks/core/internal';
 import { SenderError } from '../errors';
 
 /** The error body of every admin API failure. */

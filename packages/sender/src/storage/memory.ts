@@ -1,4 +1,4 @@
-import { createId } from '@hooks/core';
+import { createId } from '@hooks/core/internal';
 import { SenderError } from '../errors';
 import { checkLimit, copyDelivery, copyEndpoint, copyMessage, decodeCursor, encodeCursor, subscribes } from './common';
 import type {

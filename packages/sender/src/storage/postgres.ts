@@ -1,4 +1,4 @@
-import { createId } from '@hooks/core';
+import { createId } from '@hooks/core/internal';
 import { SenderError } from '../errors';
 import { checkLimit, decodeCursor, encodeCursor } from './common';
 import { type SqlRow as Row, num, numOrNull, textOrNull, toAttempt, toDelivery, toEndpoint, toMessage } from './sql-rows';

@@ -1,4 +1,4 @@
-import { createId } from '@hooks/core';
+import { createId } from '@hooks/core/internal';
 import Database from 'better-sqlite3';
 import { SenderError } from '../errors';
 import { checkLimit, decodeCursor, encodeCursor } from './common';

@@ -1,4 +1,4 @@
-import { createId } from '@hooks/core';
+import { createId } from '@hooks/core/internal';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewEndpoint, Storage, StoredMessage } from '../../src/storage/types';
 
