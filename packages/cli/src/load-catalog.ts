@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { extname, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { EventCatalog } from '@hooks/core';
 import { CliError } from './errors';
@@ -31,15 +31,24 @@ export function isCatalog(value: unknown): value is EventCatalog {
 
 type TsImport = (specifier: string, parentURL: string) => Promise<Record<string, unknown>>;
 
-// tsx is looked up in the user's project first (where a TypeScript project has it), then next to the CLI.
-function findTsx(): TsImport | undefined {
+// tsx is looked up in the user's project first (where a TypeScript project has it), then next to
+// the CLI. Its ESM API is imported through the `import` entry of its exports map.
+async function findTsx(): Promise<TsImport | undefined> {
   for (const base of [join(process.cwd(), 'package.json'), import.meta.url]) {
+    let entry: string;
     try {
-      const api = createRequire(base)('tsx/esm/api') as { tsImport?: TsImport };
-      if (typeof api.tsImport === 'function') return api.tsImport;
+      const manifestPath = createRequire(base).resolve('tsx/package.json');
+      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { exports?: Record<string, { import?: string | { default?: string } }> };
+      const target = manifest.exports?.['./esm/api']?.import;
+      const relative = typeof target === 'string' ? target : target?.default;
+      if (!relative) continue;
+      entry = join(dirname(manifestPath), relative);
     } catch {
       // Not installed there; try the next place.
+      continue;
     }
+    const api = (await import(pathToFileURL(entry).href)) as { tsImport?: TsImport };
+    if (typeof api.tsImport === 'function') return api.tsImport;
   }
   return undefined;
 }
@@ -48,7 +57,7 @@ async function importModule(file: string): Promise<Record<string, unknown>> {
   const extension = extname(file);
   const url = pathToFileURL(file).href;
   if (TYPESCRIPT.has(extension)) {
-    const tsImport = findTsx();
+    const tsImport = await findTsx();
     if (tsImport) return tsImport(url, pathToFileURL(join(process.cwd(), '/')).href);
     try {
       // Node 22.18+ and 23.6+ strip types themselves; Node 20 refuses the extension.

@@ -126,8 +126,8 @@ async function listen(server: Server): Promise<{ url: string; port: number; clos
 }
 
 /** A real @hooks/core receiver pipeline on node:http at `/webhooks`, recording the events it handled. */
-export async function startReceiver<TCatalog extends EventCatalog>(catalog: TCatalog, secrets: string | string[]): Promise<TestServer & { events: Array<WebhookEvent<TCatalog>>; requests: ReceivedRequest[]; statuses: number[] }> {
-  const receiver = createReceiver<TCatalog>({ catalog, secrets });
+export async function startReceiver<TCatalog extends EventCatalog>(catalog: TCatalog, secrets: string | string[] | (() => string)): Promise<TestServer & { events: Array<WebhookEvent<TCatalog>>; requests: ReceivedRequest[]; statuses: number[] }> {
+  const receiver = createReceiver<TCatalog>({ catalog, secrets: typeof secrets === 'function' ? () => secrets() : secrets });
   const events: Array<WebhookEvent<TCatalog>> = [];
   receiver.onAny((event) => {
     events.push(event);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { type EventCatalog, defineEvents } from '@hooks/core';
 import type { Sender } from '@hooks/sender';
 import { type OpenedStorage, DATABASE_ENV, openStorage, storageCall } from '../database';
+import { ENCRYPTION_ENV, type EncryptionKeys, resolveEncryption } from '../encryption';
 import { CliError } from '../errors';
 import { EXIT } from '../exit-codes';
 import { flushOutput, printJsonLine, writeError } from '../io';
@@ -26,7 +27,11 @@ interface DispatchOptions {
   verbose?: boolean;
   json?: boolean;
   progress?: boolean;
+  encryptionKeyFile?: string;
 }
+
+/** How long closing may take after the graceful stop, before the worker exits regardless. */
+const CLOSE_GRACE_MS = 1000;
 
 function time(): string {
   return new Date().toISOString();
@@ -59,6 +64,7 @@ export function registerDispatch(program: Command): void {
     .option('--stop-timeout <duration>', 'how long a graceful stop waits for attempts in flight (default: --timeout + 1s)', durationOption)
     .option('--allow-http', 'allow http:// endpoints (local development only)')
     .option('--allow-private-networks', 'allow loopback and private addresses (local development only)')
+    .option('--encryption-key-file <file>', `keys that decrypt endpoint secrets, "id:base64key[,…]" as in the encryption option (default: $${ENCRYPTION_ENV})`)
     .option('--no-migrate', 'fail instead of migrating a PostgreSQL schema that is behind (run `hooks migrate` in the deploy step)')
     .option('--verbose', 'log every attempt, not only failures')
     .option('--json', 'print one JSON line per event (started, attempt.finished, endpoint.*, stopped) on standard output')
@@ -74,13 +80,14 @@ Examples:
     )
     .action(async (options: DispatchOptions) => {
       const database = databaseOf(options);
+      const encryption = await resolveEncryption(options.encryptionKeyFile);
       const catalog: EventCatalog = options.catalog === undefined ? defineEvents({}) : await loadCatalog({ path: options.catalog, exportName: options.export });
       const opened = await openStorage({ database, ...(options.schema ? { schema: options.schema } : {}) }, { create: false, migrate: options.migrate });
-      await runDispatcher(opened, catalog, options);
+      await runDispatcher(opened, catalog, options, encryption);
     });
 }
 
-async function runDispatcher(opened: OpenedStorage, catalog: EventCatalog, options: DispatchOptions): Promise<void> {
+async function runDispatcher(opened: OpenedStorage, catalog: EventCatalog, options: DispatchOptions, encryption: EncryptionKeys | undefined): Promise<void> {
   const { createSender } = await import('@hooks/sender');
   const json = options.json === true;
   const log = (text: string) => writeError(`${time()} ${text}\n`);
@@ -99,6 +106,12 @@ async function runDispatcher(opened: OpenedStorage, catalog: EventCatalog, optio
         ...(options.lease === undefined ? {} : { leaseMs: options.lease }),
         ...(options.pollInterval === undefined ? {} : { pollIntervalMs: options.pollInterval }),
         ...(options.stopTimeout === undefined ? {} : { stopTimeoutMs: options.stopTimeout }),
+      },
+      ...(encryption ? { encryption } : {}),
+      logger: {
+        info: (message) => log(message),
+        warn: (message) => log(`warning: ${message}`),
+        error: (message) => log(`error: ${message}`),
       },
       onError: (error) => log(`error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`),
     });
@@ -140,6 +153,9 @@ async function runDispatcher(opened: OpenedStorage, catalog: EventCatalog, optio
   });
 
   let stopping = false;
+  // The dispatcher's own timers do not hold the process open (a library must not); a worker must
+  // run until it is told to stop.
+  const keepAlive = setInterval(() => {}, 2 ** 30);
   const stopped = new Promise<string>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       if (stopping) {
@@ -159,9 +175,14 @@ async function runDispatcher(opened: OpenedStorage, catalog: EventCatalog, optio
   log(`dispatching from ${opened.kind} ${opened.label} (pid ${process.pid}); SIGTERM or Ctrl-C stops gracefully`);
 
   const signal = await stopped;
+  clearInterval(keepAlive);
   log(`${signal}: stopping; waiting for attempts in flight`);
   try {
-    await sender.close();
+    // stop() waits for attempts in flight at most --stop-timeout. close() then closes the HTTP
+    // pool gracefully, which would wait for an attempt still running; past a short grace period
+    // the process exits anyway and that delivery is retried once its lease expires.
+    await sender.stop();
+    await Promise.race([sender.close(), new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())]);
   } finally {
     await opened.storage.close();
   }
