@@ -751,7 +751,7 @@ export class HooksPortal extends LitElement {
       </nav>
       ${this.#section === 'deliveries' ? this.#renderDeliveries(endpoint) : nothing} ${this.#section === 'test' ? this.#renderTest(endpoint) : nothing}
       ${this.#section === 'secret' ? this.#renderSecret(endpoint) : nothing} ${this.#section === 'verify' ? this.#renderVerify(endpoint) : nothing}
-      <dialog id="delete-dialog" part="dialog" aria-labelledby="delete-title" aria-describedby="delete-text" @cancel=${(event: Event) => this.#closeDialog(event, 'delete-dialog')}>
+      <dialog id="delete-dialog" part="dialog" aria-labelledby="delete-title" aria-describedby="delete-text" @cancel=${(event: Event) => this.#closeDialog(event, 'delete-dialog')} @keydown=${trapFocus}>
         <h2 id="delete-title">${text.deleteTitle}</h2>
         <p id="delete-text">${text.deleteText}</p>
         <div class="row">
@@ -759,7 +759,7 @@ export class HooksPortal extends LitElement {
           <button type="button" part="button button-danger" class="danger" @click=${() => this.#delete(endpoint)}>${text.deleteConfirm}</button>
         </div>
       </dialog>
-      <dialog id="regenerate-dialog" part="dialog" aria-labelledby="regenerate-title" aria-describedby="regenerate-text" @cancel=${(event: Event) => this.#closeDialog(event, 'regenerate-dialog')}>
+      <dialog id="regenerate-dialog" part="dialog" aria-labelledby="regenerate-title" aria-describedby="regenerate-text" @cancel=${(event: Event) => this.#closeDialog(event, 'regenerate-dialog')} @keydown=${trapFocus}>
         <h2 id="regenerate-title">${text.regenerateTitle}</h2>
         <p id="regenerate-text">${text.regenerateText(this.secretOverlapHours)}</p>
         <div class="row">
@@ -1201,6 +1201,24 @@ export class HooksPortal extends LitElement {
         </article>`,
       )}
     </section>`;
+  }
+}
+
+/** Keeps Tab and Shift+Tab inside an open dialog: past the last button comes the first again. */
+function trapFocus(event: KeyboardEvent): void {
+  if (event.key !== 'Tab') return;
+  const dialog = event.currentTarget as HTMLDialogElement;
+  const focusable = [...dialog.querySelectorAll<HTMLElement>('button, [href], input, select, textarea, [tabindex]:not([tabindex="-1"])')];
+  const first = focusable[0];
+  const last = focusable.at(-1);
+  const active = (dialog.getRootNode() as ShadowRoot).activeElement;
+  if (!first || !last) return;
+  if (event.shiftKey && active === first) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && active === last) {
+    event.preventDefault();
+    first.focus();
   }
 }
 

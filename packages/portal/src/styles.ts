@@ -132,6 +132,9 @@ export const portalStyles = css`
     align-items: flex-start;
     justify-content: space-between;
   }
+  .spread > * {
+    min-width: 0;
+  }
   button,
   .button {
     font: inherit;
@@ -256,7 +259,7 @@ export const portalStyles = css`
     padding: 0.05rem 0.6rem;
     font-size: 0.85rem;
     font-weight: 600;
-    white-space: nowrap;
+    max-width: 100%;
   }
   .badge.ok {
     background: #dcfce7;
