@@ -27,7 +27,8 @@ export default defineConfig({
   platform: 'node',
   // Each command is a chunk loaded on use: `hooks sign` never loads SQLite or pg.
   splitting: true,
-  sourcemap: true,
+  // No source maps: they would carry the sources of every bundled package, and the CLI prints no stack traces.
+  sourcemap: false,
   clean: true,
   dts: false,
   // The CLI ships the @hooks/core and @hooks/sender code it was released with (their versions are

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
@@ -40,5 +41,15 @@ describe('the published package', () => {
     expect(statSync(bin).mode & 0o111).not.toBe(0);
     expect(manifest.files).toEqual(['dist']);
     expect(manifest.engines.node).toBe('>=20');
+  });
+
+  test('the tarball holds the built binary, the README and the manifest, nothing else', () => {
+    // `npm pack --dry-run` lists what `files` publishes (attw has nothing to check: no types, no exports).
+    const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: packageDirectory, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as Array<{ files: Array<{ path: string }> }>;
+    const paths = pack!.files.map((entry) => entry.path).sort();
+    expect(paths).toContain('dist/bin.js');
+    expect(paths).toContain('README.md');
+    expect(paths).toContain('package.json');
+    expect(paths.filter((path) => !/^dist\/[\w-]+\.js$/.test(path) && !['README.md', 'package.json', 'LICENSE'].includes(path))).toEqual([]);
   });
 });
