@@ -7,16 +7,21 @@ import {
   type ReceiverOptions,
   type WebhookEvent,
   type WebhookHandler,
+  createConsoleLogger,
   createReceiver,
 } from '@hooks/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { bodyConsumed } from './json-parser';
+
+export { jsonParser } from './json-parser';
+export type { JsonParserOptions } from './json-parser';
 
 declare global {
   namespace Express {
     interface Request {
       /** The verified, validated webhook event, set by the `webhooks()` middleware. */
       webhook?: WebhookEvent<EventCatalog>;
-      /** The exact body bytes, kept by `express.json({ verify: rawBodySaver })`. */
+      /** The exact body bytes, kept by `jsonParser()` or `express.json({ verify: rawBodySaver })`. */
       rawBody?: Buffer;
     }
   }
@@ -49,7 +54,12 @@ export interface WebhooksMiddleware<TCatalog extends EventCatalog> extends Reque
   readonly receiver: Receiver<TCatalog, ExpressWebhookContext>;
 }
 
-/** `verify` option of `express.json()` / `express.raw()` that keeps the exact body bytes on `req.rawBody`, so the signature can be checked after a global body parser. */
+/**
+ * `verify` option of `express.json()` / `express.raw()` that keeps the exact body bytes on
+ * `req.rawBody`, so the signature can be checked after a global body parser. That parser reads
+ * the whole body before it refuses an oversized one: prefer {@link jsonParser}, or mount
+ * `webhooks()` before the parser.
+ */
 export function rawBodySaver(request: IncomingMessage, _response: ServerResponse, buffer: Buffer): void {
   (request as Request).rawBody = buffer;
 }
@@ -67,7 +77,8 @@ export function webhooks<TCatalog extends EventCatalog>(
   settings: ExpressSettings = {},
 ): WebhooksMiddleware<TCatalog> {
   // A receiver made without a context type ignores the { request, response } it is given.
-  const receiver = ('handleStream' in options ? options : createReceiver<TCatalog, ExpressWebhookContext>(options)) as Receiver<TCatalog, ExpressWebhookContext>;
+  // Express has no logger of its own: handler errors go to the console unless `logger` or `onError` is given.
+  const receiver = ('handleStream' in options ? options : createReceiver<TCatalog, ExpressWebhookContext>({ logger: createConsoleLogger('@hooks/express'), ...options })) as Receiver<TCatalog, ExpressWebhookContext>;
   const forward = ('handleStream' in options ? settings.forward : options.forward) === true;
 
   async function middleware(request: Request, response: Response, next: NextFunction): Promise<void> {
@@ -77,23 +88,22 @@ export function webhooks<TCatalog extends EventCatalog>(
       const raw = request.rawBody ?? (Buffer.isBuffer(request.body) ? request.body : undefined);
       let result: Awaited<ReturnType<typeof receiver.handle>>;
       if (raw !== undefined) {
-        result = await receiver.handle({ body: raw, headers: request.headers, context });
-      } else if (request.readableEnded || (request as { _body?: boolean })._body === true) {
+        // Express's parsers (and jsonParser) have undone any Content-Encoding already.
+        result = await receiver.handle({ body: raw, headers: request.headers, method: request.method, decoded: true, context });
+      } else if (bodyConsumed(request)) {
         const error = new ConfigurationError(
           'body_already_parsed',
-          'A body parser (express.json()?) read this request before the webhooks middleware and kept no raw bytes, so its signature cannot be checked. Mount webhooks() before the parser, or pass express.json({ verify: rawBodySaver }).',
+          'A body parser (express.json()?) read this request before the webhooks middleware and kept no raw bytes, so its signature cannot be checked. Mount webhooks() before the parser, or use jsonParser() from @hooks/express instead of express.json().',
         );
         response.status(error.status).json({ error: error.toJSON() });
         return;
       } else {
-        // Stop reading at the limit without destroying the request: the 413 goes out first, then Connection: close ends the socket.
+        // Stop reading at the limit without destroying the request: the 413 goes out first, then Connection: close (in result.headers) ends the socket.
         const body = request.iterator({ destroyOnReturn: false });
-        result = await receiver.handleStream({ body, headers: request.headers, contentLength: request.headers['content-length'], context });
+        result = await receiver.handleStream({ body, headers: request.headers, contentLength: request.headers['content-length'], method: request.method, context });
       }
       if (result.event) request.webhook = result.event;
       if (forward && result.outcome === 'handled') return next();
-      // The rest of an oversized body is never read: close the connection rather than drain it.
-      if (result.status === 413) response.set('connection', 'close');
       response.status(result.status).set(result.headers).send(result.body);
     } catch (error) {
       next(error);

@@ -6,6 +6,7 @@
 import { request as httpRequest } from 'node:http';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { type Receiver, createMessageId, createReceiver, generateSecret, signHeaders } from '@hooks/core';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -13,12 +14,18 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 /** The catalog every matrix receiver uses. */
 export type MatrixCatalog = typeof broadcastEvents;
 
-/** What `start` gets: the receiver to mount and where. */
-export interface MatrixStartOptions {
+/** A receiver and the path to mount it at. */
+export interface MatrixRoute {
   /** A core receiver with the matrix's handlers registered; pass it to the adapter. */
   receiver: Receiver<MatrixCatalog>;
   /** The path to mount it at. */
   path: string;
+}
+
+/** What `start` gets: the main receiver and where, and every route to mount (the main one first, then one with `inflate: true`). */
+export interface MatrixStartOptions extends MatrixRoute {
+  /** Every route to mount, the main one included. */
+  routes: ReadonlyArray<MatrixRoute>;
 }
 
 /** A running app: its base URL, its Node server (to count bytes read) and how to stop it. */
@@ -43,6 +50,7 @@ export interface MatrixOptions {
 }
 
 const PATH = '/webhooks';
+const INFLATE_PATH = '/webhooks-inflate';
 const FIFTY_MB = 50 * 1024 * 1024;
 
 /** A valid `registrant.created` envelope with a fresh id. */
@@ -56,6 +64,43 @@ export async function signedHeaders(id: string, body: string, secret: string, ex
   const headers = await signHeaders({ id, timestamp: extra.timestamp ?? new Date(), payload: body, secrets: secret, attempt: extra.attempt, eventType: 'registrant.created' });
   if (extra.contentType !== undefined) headers['content-type'] = extra.contentType;
   return headers;
+}
+
+/** Signs raw bytes (not a string) as message `id` and returns the request headers. */
+export async function signedBytes(id: string, body: Uint8Array, secret: string): Promise<Record<string, string>> {
+  return signHeaders({ id, timestamp: new Date(), payload: body, secrets: secret, eventType: 'registrant.created' });
+}
+
+/**
+ * Sends the headers of a POST declaring `Content-Length: total`, then one byte, and waits for
+ * the response without sending the rest: only a server that answers from the declared length
+ * (before reading) responds. Fails after 10 s (a server that waits for the body never answers).
+ */
+export function declareOnly(url: string, headers: Record<string, string>, total: number): Promise<{ status: number; connection: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: 'POST', headers: { ...headers, 'content-length': String(total) } });
+    const timer = setTimeout(() => {
+      request.destroy();
+      reject(new Error('no response to a declared Content-Length within 10 s: the server waited for the body'));
+    }, 10_000);
+    request.on('response', (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (text: string) => {
+        body += text;
+      });
+      response.on('end', () => {
+        clearTimeout(timer);
+        request.destroy();
+        resolve({ status: response.statusCode ?? 0, connection: response.headers.connection, body });
+      });
+    });
+    request.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    request.write('{');
+  });
 }
 
 /** Streams `total` bytes in 64 KiB chunks with node:http (chunked, no Content-Length unless `declare`), and resolves with the first response. */
@@ -109,16 +154,20 @@ export function receiverMatrix(name: string, start: (options: MatrixStartOptions
     let target: MatrixTarget;
     let url: string;
 
-    const receiver = createReceiver({ catalog: broadcastEvents, secrets: secret });
-    receiver.on('registrant.created', async (event) => {
-      calls.push(event.id);
-      entered.get(event.id)?.();
-      await gates.get(event.id);
-      if (failOnce.delete(event.id)) throw new Error('handler failed on purpose');
-    });
+    const quiet = { info() {}, warn() {}, error() {} };
+    const receiver = createReceiver({ catalog: broadcastEvents, secrets: secret, logger: quiet });
+    const inflating = createReceiver({ catalog: broadcastEvents, secrets: secret, logger: quiet, inflate: true });
+    for (const each of [receiver, inflating]) {
+      each.on('registrant.created', async (event) => {
+        calls.push(event.id);
+        entered.get(event.id)?.();
+        await gates.get(event.id);
+        if (failOnce.delete(event.id)) throw new Error('handler failed on purpose');
+      });
+    }
 
-    const post = async (body: string, headers: Record<string, string>) => {
-      const response = await fetch(url, { method: 'POST', body, headers });
+    const post = async (body: string | Uint8Array, headers: Record<string, string>, at = url) => {
+      const response = await fetch(at, { method: 'POST', body: body as BodyInit, headers });
       const text = await response.text();
       // A parser that runs first may answer in its own format (HTML); keep that as `{ text }`.
       const json = (response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : { text }) as Record<string, unknown> & { error?: { code: string; path?: string } };
@@ -127,7 +176,7 @@ export function receiverMatrix(name: string, start: (options: MatrixStartOptions
     const countOf = (id: string) => calls.filter((call) => call === id).length;
 
     beforeAll(async () => {
-      target = await start({ receiver, path: PATH });
+      target = await start({ receiver, path: PATH, routes: [{ receiver, path: PATH }, { receiver: inflating, path: INFLATE_PATH }] });
       target.server?.on('connection', (socket: Socket) => sockets.add(socket));
       url = `${target.url}${PATH}`;
     });
@@ -261,6 +310,60 @@ export function receiverMatrix(name: string, start: (options: MatrixStartOptions
       expect(retry.status).toBe(200);
       expect(retry.json).toEqual({ ok: true, id });
       expect(countOf(id)).toBe(2);
+    });
+
+    it('verifies the exact bytes of a signed body that starts with a UTF-8 BOM', async () => {
+      const { id, body } = registrantCreated();
+      const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(body)]);
+      const response = await post(bytes, await signedBytes(id, bytes, secret));
+      if (!ours) return;
+      expect(response.status).toBe(200);
+      expect(countOf(id)).toBe(1);
+    });
+
+    it('answers a signed body that is not UTF-8 with 400 invalid_json, not 401', async () => {
+      const id = createMessageId();
+      const bytes = Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]);
+      const response = await post(bytes, await signedBytes(id, bytes, secret));
+      if (!ours) return;
+      expect(response.status).toBe(400);
+      expect(response.json.error?.code).toBe('invalid_json');
+    });
+
+    it('refuses a gzip body with 415 unsupported_encoding: the signature covers the bytes on the wire', async () => {
+      const { id, body } = registrantCreated();
+      const response = await post(gzipSync(body), { ...(await signedHeaders(id, body, secret)), 'content-encoding': 'gzip' });
+      expect(response.status).toBe(415);
+      expect(response.json.error?.code).toBe('unsupported_encoding');
+      expect(countOf(id)).toBe(0);
+    });
+
+    it('with inflate: true, verifies a gzip body signed over the JSON it inflates to', async () => {
+      const { id, body } = registrantCreated();
+      const response = await post(gzipSync(body), { ...(await signedHeaders(id, body, secret)), 'content-encoding': 'gzip' }, `${target.url}${INFLATE_PATH}`);
+      expect(response.status).toBe(200);
+      expect(countOf(id)).toBe(1);
+    });
+
+    it('with inflate: true, answers a gzip body that inflates past the limit with 413', async () => {
+      const id = createMessageId();
+      const body = `{"pad":"${' '.repeat(3 * 1024 * 1024)}"}`;
+      const compressed = gzipSync(body);
+      expect(compressed.length).toBeLessThan(64 * 1024);
+      const response = await post(compressed, { ...(await signedHeaders(id, body, secret)), 'content-encoding': 'gzip' }, `${target.url}${INFLATE_PATH}`);
+      expect(response.status).toBe(413);
+      if (ours) expect(response.json.error?.code).toBe('payload_too_large');
+      expect(countOf(id)).toBe(0);
+    });
+
+    it('answers a declared Content-Length over the limit with 413 at once, before the body is sent', async () => {
+      if (!ours) return;
+      const { id } = registrantCreated();
+      const response = await declareOnly(url, await signedHeaders(id, '{}', secret), FIFTY_MB);
+      expect(response.status).toBe(413);
+      expect(response.connection).toBe('close');
+      expect(JSON.parse(response.body).error.code).toBe('payload_too_large');
+      expect(countOf(id)).toBe(0);
     });
 
     it('answers a streamed 50 MB body with 413 and Connection: close, having read only a little of it', async () => {

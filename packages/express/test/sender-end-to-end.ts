@@ -64,7 +64,7 @@ export function senderEndToEnd(name: string, start: (options: MatrixStartOptions
     };
 
     beforeAll(async () => {
-      target = await start({ receiver, path: PATH });
+      target = await start({ receiver, path: PATH, routes: [{ receiver, path: PATH }] });
       sender = createSender({ catalog: broadcastEvents, storage: createMemoryStorage(), urlPolicy: { allowHttp: true, allowPrivateNetworks: true } });
       const created = await sender.endpoints.create({ tenant: 'acme', url: `${target.url}${PATH}`, events: ['registrant.created'] });
       endpointId = created.endpoint.id;

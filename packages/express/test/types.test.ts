@@ -26,7 +26,8 @@ describe('types', () => {
     const middleware = webhooks(receiver);
     expect(middleware.receiver).toBe(receiver);
     // @ts-expect-error secrets are required
-    expect(() => webhooks({ catalog: broadcastEvents })).toThrow(/secret/);
+    // A missing secret is answered per request (500 missing_secret), so a build without secrets still works.
+    expect(() => webhooks({ catalog: broadcastEvents })).not.toThrow();
   });
 
   it('types req.webhook and req.rawBody', () => {

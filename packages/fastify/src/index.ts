@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
-import { type EventCatalog, type EventName, type Receiver, type ReceiverOptions, type WebhookEvent, type WebhookHandler, createReceiver } from '@hooks/core';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type EventCatalog, type EventName, type Logger, type Receiver, type ReceiverOptions, type WebhookEvent, type WebhookHandler, createReceiver } from '@hooks/core';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,6 +38,25 @@ export interface WebhooksPlugin<TCatalog extends EventCatalog> {
 }
 
 /**
+ * The receiver's {@link Logger} over Fastify's pino logger, whose argument order is
+ * `(fields, message)`: handler errors land in the app's log with the request id.
+ */
+class FastifyLogger implements Logger {
+  constructor(private readonly log: FastifyBaseLogger) {}
+  info(message: string, fields?: Record<string, unknown>): void {
+    this.log.info(fields ?? {}, message);
+  }
+  warn(message: string, fields?: Record<string, unknown>): void {
+    this.log.warn(fields ?? {}, message);
+  }
+  error(message: string, fields?: Record<string, unknown>): void {
+    // pino serialises an Error under `err` (message and stack).
+    const { error, ...rest } = fields ?? {};
+    this.log.error(error === undefined ? rest : { ...rest, err: error }, message);
+  }
+}
+
+/**
  * Fastify plugin that registers `POST path` and verifies, deduplicates, validates and
  * dispatches signed webhooks there:
  * `app.register(webhooks({ catalog, secrets }).on('registrant.created', handler))`.
@@ -63,15 +82,15 @@ export function webhooks<TCatalog extends EventCatalog>(
     instance.post(path, async (request, reply) => {
       const stream = request.body as Readable | undefined;
       const result = await receiver.handleStream({
-        // Core reads the Node stream with 'data' events and only pauses it at the limit: the 413 goes out first, then Connection: close ends the socket.
+        // Core reads the Node stream with 'data' events and only pauses it at the limit: the 413 goes out first, then Connection: close (in result.headers) ends the socket.
         body: stream,
         headers: request.headers,
         contentLength: request.headers['content-length'],
         context: { request, reply },
+        // Used when the receiver has no `logger` option: Fastify's own, with the request id.
+        logger: new FastifyLogger(request.log),
       });
       if (result.event) request.webhook = result.event;
-      // The rest of an oversized body is never read: close the connection rather than drain it.
-      if (result.status === 413) reply.header('connection', 'close');
       return reply.code(result.status).headers(result.headers).send(result.body);
     });
     done();

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { generateSecret } from '@hooks/core';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -10,10 +11,56 @@ async function listen(app: FastifyInstance): Promise<MatrixTarget> {
   return { url, server: app.server, close: () => app.close() };
 }
 
-receiverMatrix('fastify', async ({ receiver, path }) => {
+receiverMatrix('fastify', async ({ routes }) => {
   const app = Fastify();
-  await app.register(webhooks(receiver, { path }));
+  for (const { receiver, path } of routes) await app.register(webhooks(receiver, { path }));
   return listen(app);
+});
+
+describe('fastify: handler errors and missing secrets in the app log', () => {
+  const secret = generateSecret();
+  const lines: Array<Record<string, unknown>> = [];
+  let target: MatrixTarget;
+
+  beforeAll(async () => {
+    // Fastify's own logger (pino), writing JSON lines where the test reads them.
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const app = Fastify({ logger: { level: 'info', stream } });
+    await app.register(
+      webhooks({ catalog: broadcastEvents, secrets: secret }).on('registrant.created', () => {
+        throw new Error('handler failed on purpose');
+      }),
+    );
+    await app.register(webhooks({ catalog: broadcastEvents, secrets: process.env.HOOKS_TEST_UNSET_SECRET, path: '/unset' }));
+    target = await listen(app);
+  });
+  afterAll(() => target.close());
+
+  it('logs a throwing handler through request.log with the request id, webhook id and type, never the body or the secret', async () => {
+    const { id, body } = registrantCreated();
+    const response = await fetch(`${target.url}/webhooks`, { method: 'POST', body, headers: await signedHeaders(id, body, secret) });
+    expect(response.status).toBe(500);
+    const line = lines.find((entry) => entry.webhookId === id);
+    expect(line).toMatchObject({ level: 50, type: 'registrant.created', attempt: 1, err: { message: 'handler failed on purpose' } });
+    expect(line!.reqId).toBeDefined();
+    expect(String(line!.msg)).toContain('handler failed');
+    const text = JSON.stringify(line);
+    expect(text).not.toContain('ada@example.com');
+    expect(text).not.toContain(secret);
+  });
+
+  it('answers 500 missing_secret when the secret was not set, and logs it', async () => {
+    const { id, body } = registrantCreated();
+    const response = await fetch(`${target.url}/unset`, { method: 'POST', body, headers: await signedHeaders(id, body, secret) });
+    expect(response.status).toBe(500);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('missing_secret');
+    expect(lines.some((entry) => entry.level === 50 && entry.code === 'missing_secret' && entry.reqId !== undefined)).toBe(true);
+  });
 });
 
 describe('fastify specifics', () => {

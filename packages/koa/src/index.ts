@@ -1,4 +1,14 @@
-import { ConfigurationError, type EventCatalog, type EventName, type Receiver, type ReceiverOptions, type WebhookEvent, type WebhookHandler, createReceiver } from '@hooks/core';
+import {
+  ConfigurationError,
+  type EventCatalog,
+  type EventName,
+  type Receiver,
+  type ReceiverOptions,
+  type WebhookEvent,
+  type WebhookHandler,
+  createConsoleLogger,
+  createReceiver,
+} from '@hooks/core';
 import type { Context, Middleware, Next } from 'koa';
 
 declare module 'koa' {
@@ -38,7 +48,10 @@ export interface WebhooksMiddleware<TCatalog extends EventCatalog> extends Middl
 /**
  * Koa middleware that verifies, deduplicates, validates and dispatches signed webhooks:
  * `app.use(webhooks({ catalog, secrets, path: '/webhooks' }).on('registrant.created', handler))`.
- * Works with or without `@koa/bodyparser` before it (its `ctx.request.rawBody` is used).
+ * Mount it before any body parser: `@koa/bodyparser` and `koa-bodyparser` keep only decoded
+ * text (a BOM stripped, invalid bytes replaced), which is not what was signed, so a request they
+ * read is refused with `500 body_already_parsed` and advice. A parser that keeps the bytes as a
+ * `Buffer` on `ctx.request.rawBody` is fine.
  */
 export function webhooks<TCatalog extends EventCatalog>(options: KoaWebhooksOptions<TCatalog>): WebhooksMiddleware<TCatalog>;
 export function webhooks<TCatalog extends EventCatalog>(receiver: Receiver<TCatalog, KoaWebhookContext>, settings?: KoaSettings): WebhooksMiddleware<TCatalog>;
@@ -48,35 +61,34 @@ export function webhooks<TCatalog extends EventCatalog>(
   settings: KoaSettings = {},
 ): WebhooksMiddleware<TCatalog> {
   // A receiver made without a context type ignores the { ctx } it is given.
-  const receiver = ('handleStream' in options ? options : createReceiver<TCatalog, KoaWebhookContext>(options)) as Receiver<TCatalog, KoaWebhookContext>;
+  // Koa has no logger of its own: handler errors go to the console unless `logger` or `onError` is given.
+  const receiver = ('handleStream' in options ? options : createReceiver<TCatalog, KoaWebhookContext>({ logger: createConsoleLogger('@hooks/koa'), ...options })) as Receiver<TCatalog, KoaWebhookContext>;
   const { path, forward } = 'handleStream' in options ? settings : options;
 
   async function middleware(ctx: Context, next: Next): Promise<void> {
     if (path !== undefined && (ctx.path !== path || ctx.method !== 'POST')) return next();
-    // @koa/bodyparser keeps the body it read as a UTF-8 string on ctx.request.rawBody.
     const { rawBody } = ctx.request as { rawBody?: unknown };
     let result: Awaited<ReturnType<typeof receiver.handle>>;
-    if (typeof rawBody === 'string' || rawBody instanceof Uint8Array) {
-      result = await receiver.handle({ body: rawBody, headers: ctx.headers, context: { ctx } });
-    } else if (ctx.req.readableEnded) {
-      // Consumed by a parser that kept nothing (@koa/bodyparser sets body = {} without reading unknown types: that's fine).
+    if (rawBody instanceof Uint8Array) {
+      // A parser that kept the exact bytes (and undid any Content-Encoding, as parsers do).
+      result = await receiver.handle({ body: rawBody, headers: ctx.headers, method: ctx.method, decoded: true, context: { ctx } });
+    } else if (typeof rawBody === 'string' || ctx.req.readableEnded) {
+      // @koa/bodyparser and koa-bodyparser keep decoded text: a BOM stripped and invalid UTF-8 replaced, so not the signed bytes.
       const error = new ConfigurationError(
         'body_already_parsed',
-        'A body parser read this request before the webhooks middleware and kept no raw bytes, so its signature cannot be checked. Mount webhooks() before the parser, or use @koa/bodyparser (it keeps ctx.request.rawBody).',
+        'A body parser read this request before the webhooks middleware and kept only decoded text, not the signed bytes. Mount webhooks({ path }) before the body parser (app.use order).',
       );
       ctx.status = error.status;
       ctx.body = { error: error.toJSON() };
       return;
     } else {
-      // Stop reading at the limit without destroying the request: the 413 goes out first, then Connection: close ends the socket.
+      // Stop reading at the limit without destroying the request: the 413 goes out first, then Connection: close (in result.headers) ends the socket.
       const stream = ctx.req.iterator({ destroyOnReturn: false });
-      result = await receiver.handleStream({ body: stream, headers: ctx.headers, contentLength: ctx.get('content-length'), context: { ctx } });
+      result = await receiver.handleStream({ body: stream, headers: ctx.headers, contentLength: ctx.get('content-length'), method: ctx.method, context: { ctx } });
     }
     if (result.event) ctx.state.webhook = result.event;
     ctx.status = result.status;
     ctx.set(result.headers);
-    // The rest of an oversized body is never read: close the connection rather than drain it.
-    if (result.status === 413) ctx.set('connection', 'close');
     ctx.body = result.body;
     if (forward === true && result.outcome === 'handled') await next();
   }

@@ -7,8 +7,9 @@ import { webhooks } from '../src/index';
 
 senderEndToEnd('koa', async ({ receiver, path }) => {
   const app = new Koa();
-  app.use(bodyParser());
+  // The documented order: webhooks({ path }) before the app's body parser.
   app.use(webhooks(receiver, { path }));
+  app.use(bodyParser());
   const server = await new Promise<Server>((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });

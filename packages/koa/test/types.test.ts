@@ -26,6 +26,7 @@ describe('types', () => {
     expect(webhooks(receiver).receiver).toBe(receiver);
     expectTypeOf<NonNullable<DefaultState['webhook']>['id']>().toEqualTypeOf<string>();
     // @ts-expect-error secrets are required
-    expect(() => webhooks({ catalog: broadcastEvents })).toThrow(/secret/);
+    // A missing secret is answered per request (500 missing_secret), so a build without secrets still works.
+    expect(() => webhooks({ catalog: broadcastEvents })).not.toThrow();
   });
 });
