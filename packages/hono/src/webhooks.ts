@@ -7,6 +7,7 @@ import {
   type ReceiverResult,
   type WebhookEvent,
   type WebhookHandler,
+  createConsoleLogger,
   createReceiver,
 } from '@hooks/core';
 import type { Context, MiddlewareHandler, Next } from 'hono';
@@ -58,7 +59,11 @@ export function webhooks<TCatalog extends EventCatalog>(
   options: HonoWebhooksOptions<TCatalog> | Receiver<TCatalog, HonoWebhookContext> | Receiver<TCatalog>,
 ): WebhooksMiddleware<TCatalog> {
   // A receiver made without a context type works too: its handlers just ignore `c`.
-  const receiver = ('handleStream' in options ? options : 'receiver' in options ? options.receiver : createReceiver(options)) as Receiver<TCatalog, HonoWebhookContext>;
+  // Hono has no logger of its own: handler errors go to the console unless `logger` or `onError` is given.
+  const receiver = ('handleStream' in options ? options : 'receiver' in options ? options.receiver : createReceiver({ logger: createConsoleLogger('@hooks/hono'), ...options })) as Receiver<
+    TCatalog,
+    HonoWebhookContext
+  >;
   const forward = 'forward' in options && options.forward === true;
   const nexts = new WeakMap<Context, Next>();
 
@@ -79,25 +84,24 @@ export function webhooks<TCatalog extends EventCatalog>(
     let result: ReceiverResult<TCatalog>;
     if (cached) {
       // An earlier `c.req.arrayBuffer()` kept the exact bytes.
-      result = await receiver.handle({ body: new Uint8Array(await cached), headers: c.req.raw.headers, context: { c } });
+      result = await receiver.handle({ body: new Uint8Array(await cached), headers: c.req.raw.headers, method: c.req.method, context: { c } });
     } else if (c.req.raw.bodyUsed) {
       const error = new ConfigurationError('body_already_parsed', 'The request body was read (c.req.json()?) before the webhooks middleware, so its signature cannot be checked. Mount webhooks() first.');
       c.res = c.json({ error: error.toJSON() }, 500);
       return c.res;
     } else if (Number(c.req.header('content-length')) <= receiver.maxBodyBytes) {
       // The server delivers no more than a declared Content-Length, so within the limit the native read (several times faster than a stream reader) is safe.
-      result = await receiver.handle({ body: new Uint8Array(await c.req.raw.arrayBuffer()), headers: c.req.raw.headers, context: { c } });
+      result = await receiver.handle({ body: new Uint8Array(await c.req.raw.arrayBuffer()), headers: c.req.raw.headers, method: c.req.method, context: { c } });
     } else {
       // Chunked or over the limit: stream `c.req.raw.body` and stop at the limit. Never `c.req.json()`, whose bytes differ from the signed ones.
-      result = await receiver.handleStream({ body: c.req.raw.body, headers: c.req.raw.headers, contentLength: c.req.header('content-length'), context: { c } });
+      result = await receiver.handleStream({ body: c.req.raw.body, headers: c.req.raw.headers, contentLength: c.req.header('content-length'), method: c.req.method, context: { c } });
     }
     if (result.outcome === 'handled') {
       c.set('webhook', result.event as WebhookEvent<TCatalog>);
       if (forward) return;
     }
-    // The rest of an oversized body is never read: close the connection rather than drain it.
-    const headers = result.status === 413 ? { ...result.headers, connection: 'close' } : result.headers;
-    c.res = c.body(result.body, result.status as ContentfulStatusCode, headers);
+    // After an early refusal (413, 415) result.headers carry Connection: close: the rest of the body is never read.
+    c.res = c.body(result.body, result.status as ContentfulStatusCode, result.headers);
     return c.res;
   };
 
