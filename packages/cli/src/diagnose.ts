@@ -262,6 +262,16 @@ export async function diagnose(input: DiagnoseInput): Promise<Diagnosis> {
     if (!WebhookVerificationError.isInstance(error)) throw error;
     const code = error.code;
     if (code === 'missing_header') return missingHeader(headers, error.message, input.expectedProfile, details);
+    if (code === 'malformed_header' && profile && headers[PROFILE_HEADERS[profile].signature]?.trim() === '[redacted]') {
+      return {
+        ok: false,
+        code,
+        reason: 'malformed_header',
+        message: 'The signature was redacted: this is an attempt exported from the admin API, which never stores signatures.',
+        hints: ['Re-send it, signed afresh, with `hooks replay FILE`; verify a capture made by the receiver instead.'],
+        details,
+      };
+    }
     if (code === 'malformed_header') {
       return { ok: false, code, reason: 'malformed_header', message: error.message, hints: ['Compare the header with the wire format in docs/signatures.md: the id, unix seconds, and space-separated "v1,<base64>" signatures.'], details };
     }

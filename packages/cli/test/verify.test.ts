@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPair, signHeaders } from '@hooks/core';
+import fc from 'fast-check';
 import { afterAll, describe, expect, test } from 'vitest';
 import { fixtures, runCli, secret, startCaptureServer, temporaryDirectory } from './support';
 
@@ -224,5 +225,42 @@ describe('hooks verify', () => {
     const envelopeOnly = await runCli(['verify', file(BODY), '--secret', secret(), '--json']);
     expect(envelopeOnly.code).toBe(3);
     expect(JSON.parse(envelopeOnly.stdout).error.code).toBe('malformed_capture');
+  });
+});
+
+describe('hooks verify on generated input', () => {
+  test('any bytes, any JSON: a verdict (exit 1) or a typed input error (exit 3), never a crash, never the secret', async () => {
+    const key = secret();
+    const headerValue = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('v1,', 'v1,AAAA', 'v1a,==', ' ', '[redacted]', '99999999999999999999'));
+    const capture = fc.oneof(
+      fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
+      fc.jsonValue().map((value) => Buffer.from(JSON.stringify(value) ?? 'null')),
+      fc
+        .record({
+          headers: fc.dictionary(fc.constantFrom('x-webhook-id', 'x-webhook-timestamp', 'x-webhook-signature', 'webhook-id', 'webhook-timestamp', 'webhook-signature', 'svix-id', 'content-type'), headerValue),
+          body: fc.oneof(fc.string({ maxLength: 100 }), fc.jsonValue()),
+        })
+        .map((value) => Buffer.from(JSON.stringify(value))),
+      fc.tuple(fc.constantFrom('POST / HTTP/1.1\r\n', 'POST /x HTTP/1.1\n'), fc.string({ maxLength: 200 })).map(([line, rest]) => Buffer.from(`${line}${rest}`)),
+    );
+    await fc.assert(
+      fc.asyncProperty(capture, async (bytes) => {
+        const run = await runCli(['verify', '--secret', key, '--json'], { input: bytes });
+        expect([1, 3]).toContain(run.code);
+        const result = JSON.parse(run.stdout);
+        if (run.code === 3) expect(result.error.code).toMatch(/^(malformed_capture|unreadable_input)$/);
+        else expect(result).toMatchObject({ ok: false, code: expect.any(String), reason: expect.any(String) });
+        expect(run.stdout + run.stderr).not.toContain(key);
+      }),
+      { numRuns: Number(process.env.CLI_FUZZ_RUNS ?? 15) },
+    );
+  }, 120_000);
+
+  test('an attempt exported from the admin API: the signature is redacted, replay it instead', async () => {
+    const attempt = { id: 'att_1', request: { method: 'POST', url: 'http://x/', headers: { 'x-webhook-id': 'msg_1', 'x-webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'x-webhook-signature': '[redacted]' }, body: BODY } };
+    const { run, result } = await diagnose(attempt, secret());
+    expect(run.code).toBe(1);
+    expect(result).toMatchObject({ code: 'malformed_header', message: expect.stringContaining('redacted') });
+    expect(result.hints[0]).toContain('hooks replay');
   });
 });
