@@ -203,6 +203,30 @@ describe('hooks dispatch on SQLite', () => {
     }
   });
 
+  test('reports an endpoint disabled by a 410 answer, with its custom header values redacted', async () => {
+    const gone = await startHeldServer();
+    gone.release(410);
+    const file = sqliteFile();
+    const storage = createSqliteStorage({ filename: file });
+    const sender = createSender({ catalog, storage, urlPolicy: { allowHttp: true, allowPrivateNetworks: true }, logger: silentLogger });
+    const { endpoint } = await sender.endpoints.create({ tenant: 'acme', url: gone.url, headers: { authorization: 'Bearer receiver-token-123' } });
+    await sender.send({ tenant: 'acme', type: 'session.ended', data: { sessionId: 'ses_1', attendees: 1 } });
+    await sender.close();
+    await storage.close();
+    try {
+      const child = startCli(['dispatch', '--database', file, ...LOCAL, '--json']);
+      await waitForOutput(child, (output) => output.stdout.includes('"endpoint.disabled"'));
+      child.kill('SIGTERM');
+      const run = await exited(child);
+      expect(run.code).toBe(0);
+      const disabled = jsonLines(run.stdout).find((line) => line.event === 'endpoint.disabled');
+      expect(disabled).toMatchObject({ reason: 'gone', endpoint: { id: endpoint.id, enabled: false, headers: { authorization: '[redacted]' } } });
+      expect(run.stdout).not.toContain('receiver-token-123');
+    } finally {
+      await gone.close();
+    }
+  });
+
   test('a database file that does not exist: exit 5, nothing created', async () => {
     const run = await runCli(['dispatch', '--database', join(folder.path, 'typo.db'), '--json']);
     expect(run.code).toBe(5);

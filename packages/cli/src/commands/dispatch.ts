@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { type EventCatalog, defineEvents } from '@hooks/core';
-import type { Sender } from '@hooks/sender';
+import type { Endpoint, Sender } from '@hooks/sender';
 import { type OpenedStorage, DATABASE_ENV, openStorage, storageCall } from '../database';
 import { ENCRYPTION_ENV, type EncryptionKeys, resolveEncryption } from '../encryption';
 import { CliError } from '../errors';
@@ -35,6 +35,11 @@ const CLOSE_GRACE_MS = 1000;
 
 function time(): string {
   return new Date().toISOString();
+}
+
+/** An endpoint for the log: its custom header values may be credentials of the customer's receiver. */
+function loggedEndpoint(endpoint: Endpoint): Endpoint {
+  return { ...endpoint, headers: Object.fromEntries(Object.keys(endpoint.headers).map((name) => [name, '[redacted]'])) };
 }
 
 /** The database from `--database` or `$HOOKS_DATABASE`. */
@@ -140,15 +145,15 @@ async function runDispatcher(opened: OpenedStorage, catalog: EventCatalog, optio
     if (json) printJsonLine({ event: 'delivery.failed', time: time(), delivery });
   });
   sender.on('endpoint.failing', ({ endpoint, consecutiveFailures }) => {
-    if (json) printJsonLine({ event: 'endpoint.failing', time: time(), endpoint, consecutiveFailures });
+    if (json) printJsonLine({ event: 'endpoint.failing', time: time(), endpoint: loggedEndpoint(endpoint), consecutiveFailures });
     else log(`endpoint failing: ${endpoint.id} (${endpoint.url}) has failed ${consecutiveFailures} times in a row`);
   });
   sender.on('endpoint.disabled', ({ endpoint, reason }) => {
-    if (json) printJsonLine({ event: 'endpoint.disabled', time: time(), endpoint, reason });
+    if (json) printJsonLine({ event: 'endpoint.disabled', time: time(), endpoint: loggedEndpoint(endpoint), reason });
     else log(`endpoint disabled: ${endpoint.id} (${endpoint.url}): ${reason}`);
   });
   sender.on('endpoint.recovered', ({ endpoint, previousFailures }) => {
-    if (json) printJsonLine({ event: 'endpoint.recovered', time: time(), endpoint, previousFailures });
+    if (json) printJsonLine({ event: 'endpoint.recovered', time: time(), endpoint: loggedEndpoint(endpoint), previousFailures });
     else log(`endpoint recovered: ${endpoint.id} (${endpoint.url}) after ${previousFailures} failures`);
   });
 
