@@ -41,13 +41,21 @@ export interface Diagnosis {
   hints: string[];
   /** Facts established on the way. */
   details: {
+    /** The message id header. */
     id?: string;
+    /** The signed timestamp, unix seconds. */
     timestamp?: number;
+    /** The signed timestamp as ISO 8601. */
     signedAt?: string;
+    /** Seconds between the signed timestamp and the verifying clock (negative: in the future). */
     skewSeconds?: number;
+    /** The accepted distance. */
     toleranceSeconds: number;
+    /** The header profile found (the first with an id header). */
     profile?: HeaderProfile | 'svix';
+    /** Signatures in the header, counted per version. */
     signatures: Array<{ version: string; count: number }>;
+    /** The secrets tried, masked. */
     secrets: string[];
     /** True/false once the signature was checked with the timestamp check set aside. */
     signatureValid?: boolean;

@@ -180,7 +180,6 @@ async function runDispatcher(opened: OpenedStorage, catalog: EventCatalog, optio
   log(`dispatching from ${opened.kind} ${opened.label} (pid ${process.pid}); SIGTERM or Ctrl-C stops gracefully`);
 
   const signal = await stopped;
-  clearInterval(keepAlive);
   log(`${signal}: stopping; waiting for attempts in flight`);
   try {
     // stop() waits for attempts in flight at most --stop-timeout. close() then closes the HTTP
@@ -190,6 +189,7 @@ async function runDispatcher(opened: OpenedStorage, catalog: EventCatalog, optio
     await Promise.race([sender.close(), new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())]);
   } finally {
     await opened.storage.close();
+    clearInterval(keepAlive);
   }
   progress.done(`delivered ${counts.succeeded} · failed attempts ${counts.failedAttempts} · given up ${counts.givenUp}`);
   if (json) printJsonLine({ event: 'stopped', time: time(), signal, ...counts });
