@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { RetryOptions } from '@hooks/sender';
 import { createFetchServer } from './fetch-server';
+import { bundlePortalScript } from './portal-script';
 import { DEMO_TENANT, type Platform, createPlatform } from './platform';
 import { startExpressReceiver } from './receivers/express';
 import { startFastifyReceiver } from './receivers/fastify';
@@ -101,6 +102,21 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     return secrets;
   }
 
+  // Endpoints added in the portal that target a demo receiver are tagged with it, so a restart
+  // (new ports) can point them at the same receiver again.
+  async function tagReceiverEndpoints(): Promise<void> {
+    for (const endpoint of await demoEndpoints()) {
+      const target = receivers.find((receiver) => sameTarget(endpoint.url, receiver.webhookUrl));
+      if (target && endpoint.metadata.demoReceiver !== target.name) {
+        await sender.endpoints.update(endpoint.id, { metadata: { ...endpoint.metadata, demoReceiver: target.name } });
+      }
+    }
+  }
+
+  const portalScript = bundlePortalScript();
+  // Started now, awaited on first request; a failure is reported there, not as an unhandled rejection.
+  portalScript.catch(() => {});
+
   const control = (name: ReceiverName): ReceiverControl => ({
     secrets: () => secretsFor(name),
     failing: async () => failing.get(name) === true,
@@ -115,6 +131,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
       setFailing: (name, value) => failing.set(name, value),
       secretsFor,
       secretOverlapMs,
+      portalScript: () => portalScript,
+      afterAdminWrite: tagReceiverEndpoints,
     }),
   );
   let settings: string;

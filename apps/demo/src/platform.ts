@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type BroadcastEvents, broadcastEvents } from '@hooks/fixture-broadcast-events';
 import { type AdminHandler, type RetryOptions, type Sender, createAdminHandler, createSender } from '@hooks/sender';
 
-/** The workspace the settings page manages. The demo has no login: every admin call is this tenant's. */
+/** The workspace the settings page manages. The demo has no login: every portal token is for this tenant. */
 export const DEMO_TENANT = 'ws_demo_broadcast';
 
 /** Options of {@link createPlatform}. */
@@ -40,8 +40,9 @@ export function createPlatform(options: PlatformOptions): Platform {
     dispatcher: { pollIntervalMs: options.pollIntervalMs ?? 250, timeoutMs: 5_000, leaseMs: 15_000 },
   });
   const admin = createAdminHandler(sender, {
-    // A real product authenticates the session here and returns the caller's workspace.
-    authorize: () => ({ tenant: DEMO_TENANT }),
+    // The settings page calls with a portal token (minted by /api/demo/portal-token), which names
+    // the workspace itself. authorize() is for the host's own back office: the demo has none.
+    authorize: () => null,
     basePath: '/api/admin',
     onError: (error) => console.error('[demo admin]', error instanceof Error ? error.message : String(error)),
   });

@@ -20,8 +20,12 @@ export interface SettingsServerOptions {
   setFailing: (name: ReceiverName, failing: boolean) => void;
   /** The secrets a receiver accepts now. */
   secretsFor: (name: ReceiverName) => Promise<string[]>;
-  /** Shown in the regenerate dialog. */
+  /** Stated by the portal's regenerate dialog. */
   secretOverlapMs: number;
+  /** `<hooks-portal>` as one browser module. */
+  portalScript: () => Promise<string>;
+  /** Called after a write through the admin API, so endpoints that target a receiver follow it across restarts. */
+  afterAdminWrite?: () => Promise<void>;
 }
 
 const STATIC: Record<string, { file: string; type: string }> = {
@@ -30,6 +34,9 @@ const STATIC: Record<string, { file: string; type: string }> = {
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/styles.css': { file: 'styles.css', type: 'text/css; charset=utf-8' },
 };
+
+// How long a portal token lasts; the element asks /api/demo/portal-token again when it expires.
+const PORTAL_TOKEN_SECONDS = 15 * 60;
 
 // The page loads only its own script and styles; the admin API answers carry secrets.
 const PAGE_HEADERS = {
@@ -68,8 +75,9 @@ async function fetchReceived(receiver: RunningReceiver): Promise<{ entries: Rece
 }
 
 /**
- * The demo's web server as one Fetch handler: the settings page, the sender's admin API at
- * `/api/admin`, the simulator (`POST /simulate`) and the receivers' switches under `/api/demo`.
+ * The demo's web server as one Fetch handler: the settings page (`<hooks-portal>` and its
+ * script), the sender's admin API at `/api/admin` with the portal token route, the simulator
+ * (`POST /simulate`) and the receivers' switches under `/api/demo`.
  */
 export function createSettingsHandler(options: SettingsServerOptions): FetchHandler {
   const files = new Map(Object.entries(STATIC).map(([path, entry]) => [path, { body: readFileSync(new URL(`./web/${entry.file}`, import.meta.url)), type: entry.type }]));
@@ -105,7 +113,20 @@ export function createSettingsHandler(options: SettingsServerOptions): FetchHand
     if (!LOOPBACK_HOSTS.has(url.hostname)) return error(403, 'forbidden', 'The demo answers on 127.0.0.1 and localhost only.');
     const origin = request.headers.get('origin');
     if (origin !== null && origin !== url.origin) return error(403, 'forbidden', 'Cross-site requests are refused.');
-    if (path === '/api/admin' || path.startsWith('/api/admin/')) return platform.admin(request);
+    if (path === '/api/admin' || path.startsWith('/api/admin/')) {
+      const answer = await platform.admin(request);
+      if (request.method !== 'GET' && answer.ok) await options.afterAdminWrite?.();
+      return answer;
+    }
+    if (path === '/hooks-portal.js' && request.method === 'GET') {
+      return new Response(await options.portalScript(), { headers: { 'content-type': 'text/javascript; charset=utf-8', ...PAGE_HEADERS } });
+    }
+    // The one route a SaaS adds: a portal token for the signed-in user's workspace (the demo has
+    // no login, so it is always the demo workspace).
+    if (path === '/api/demo/portal-token' && request.method === 'GET') {
+      const minted = platform.sender.createPortalToken({ tenant: DEMO_TENANT, expiresInSeconds: PORTAL_TOKEN_SECONDS });
+      return json({ token: minted.token, expiresAt: minted.expiresAt.toISOString() });
+    }
 
     if (request.method === 'GET' && files.has(path)) {
       const file = files.get(path)!;
@@ -119,6 +140,7 @@ export function createSettingsHandler(options: SettingsServerOptions): FetchHand
       return json({
         tenant: DEMO_TENANT,
         secretOverlapMs: options.secretOverlapMs,
+        eventTypes: [...broadcastEvents.names],
         receivers: options.receivers().map(({ name, label, webhookUrl, receivedUrl, note }) => ({ name, label, webhookUrl, receivedUrl, note: note ?? null })),
       });
     }

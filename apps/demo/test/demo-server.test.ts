@@ -25,6 +25,12 @@ afterAll(async () => {
 
 const post = (url: string, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) => fetch(url, { method: 'POST', body, headers });
 
+/** Calls the admin API as the settings page does: with a portal token from the demo's token route. */
+async function admin(running: RunningDemo, method: string, path: string, body?: unknown): Promise<Response> {
+  const { token } = (await (await fetch(new URL('/api/demo/portal-token', running.urls.settings))).json()) as { token: string };
+  return fetch(`${running.urls.admin}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+}
+
 async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -64,12 +70,24 @@ describe('demo server', () => {
     expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
     expect(await page.text()).toContain('<h1>Webhooks</h1>');
     expect((await fetch(new URL('/app.js', demo.urls.settings))).headers.get('content-type')).toMatch(/^text\/javascript/);
+    const portalScript = await fetch(new URL('/hooks-portal.js', demo.urls.settings));
+    expect(portalScript.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect(await portalScript.text()).toContain('hooks-portal');
 
     const info = (await (await fetch(new URL('/api/demo', demo.urls.settings))).json()) as { tenant: string; receivers: Array<{ name: string; webhookUrl: string }> };
     expect(info.tenant).toBe(DEMO_TENANT);
     expect(info.receivers.map((receiver) => receiver.name).sort()).toEqual(['express', 'fastify', 'hono', 'koa', 'next']);
     for (const receiver of info.receivers) expect(receiver.webhookUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
     expect(new Set(info.receivers.map((receiver) => new URL(receiver.webhookUrl).port)).size).toBe(5);
+  });
+
+  it('serves the admin API only with a portal token for the demo workspace', async () => {
+    expect((await fetch(`${demo.urls.admin}/endpoints`)).status).toBe(401);
+    const token = (await (await fetch(new URL('/api/demo/portal-token', demo.urls.settings))).json()) as { token: string; expiresAt: string };
+    expect(token.token).toMatch(/^hkpt_v1\./);
+    expect(Date.parse(token.expiresAt)).toBeGreaterThan(Date.now());
+    const session = (await (await admin(demo, 'GET', '/session')).json()) as { tenant: string; scopes: string[] };
+    expect(session).toMatchObject({ tenant: DEMO_TENANT, scopes: ['read', 'write'] });
   });
 
   it('refuses other host names (DNS rebinding) and cross-site browser requests', async () => {
@@ -100,9 +118,7 @@ describe('demo server', () => {
   });
 
   it('sends simulated events through the sender: one delivery per subscribed endpoint', async () => {
-    const created = (await (
-      await post(`${demo.urls.admin}/endpoints`, JSON.stringify({ url: demo.urls.receivers.hono.webhook, name: 'Hono', events: ['registrant.attended'] }))
-    ).json()) as { endpoint: { id: string }; secret: string };
+    const created = (await (await admin(demo, 'POST', '/endpoints', { url: demo.urls.receivers.hono.webhook, name: 'Hono', events: ['registrant.attended'] })).json()) as { endpoint: { id: string }; secret: string };
     const simulate = new URL('/simulate', demo.urls.settings).href;
     const other = (await (await post(simulate, JSON.stringify({ type: 'event.created' }))).json()) as { sent: Array<{ deliveryCount: number }> };
     expect(other.sent).toEqual([expect.objectContaining({ type: 'event.created', deliveryCount: 0 })]);
@@ -112,11 +128,11 @@ describe('demo server', () => {
     expect(result.sent).toEqual([expect.objectContaining({ type: 'registrant.attended', deliveryCount: 1 })]);
     const entry = await eventually(async () => (await received('hono')).find((item) => item.id === result.sent[0]?.messageId));
     expect(entry).toMatchObject({ type: 'registrant.attended', outcome: 'handled', attempt: 1, signatures: 1 });
-    await (await fetch(`${demo.urls.admin}/endpoints/${created.endpoint.id}`, { method: 'DELETE' })).body?.cancel();
+    await (await admin(demo, 'DELETE', `/endpoints/${created.endpoint.id}`)).body?.cancel();
   });
 
   it('receivers verify with the secrets of the endpoints that target them, and reject any other', async () => {
-    const created = (await (await post(`${demo.urls.admin}/endpoints`, JSON.stringify({ url: demo.urls.receivers.express.webhook }))).json()) as { secret: string };
+    const created = (await (await admin(demo, 'POST', '/endpoints', { url: demo.urls.receivers.express.webhook })).json()) as { secret: string };
     const forged = await signedRegistration(generateSecret());
     const rejected = await post(demo.urls.receivers.express.webhook, forged.body, forged.headers);
     expect(rejected.status).toBe(401);
@@ -129,7 +145,7 @@ describe('demo server', () => {
   });
 
   it('the failure switch makes a receiver answer 500 after the signature verified', async () => {
-    const created = (await (await post(`${demo.urls.admin}/endpoints`, JSON.stringify({ url: demo.urls.receivers.koa.webhook }))).json()) as { secret: string };
+    const created = (await (await admin(demo, 'POST', '/endpoints', { url: demo.urls.receivers.koa.webhook })).json()) as { secret: string };
     demo.setFailing('koa', true);
     try {
       const request = await signedRegistration(created.secret);
@@ -149,14 +165,15 @@ describe('demo restart', () => {
       const first = await startDemo({ dataDir: restartDir, next: 'route-only' });
       let endpointId: string;
       try {
-        const response = await post(`${first.urls.admin}/endpoints`, JSON.stringify({ url: first.urls.receivers.fastify.webhook, metadata: { demoReceiver: 'fastify' } }));
+        // Created as the portal does, without metadata: the demo tags it with its receiver.
+        const response = await admin(first, 'POST', '/endpoints', { url: first.urls.receivers.fastify.webhook });
         endpointId = ((await response.json()) as { endpoint: { id: string } }).endpoint.id;
       } finally {
         await first.stop();
       }
       const second = await startDemo({ dataDir: restartDir, next: 'route-only' });
       try {
-        const endpoint = (await (await fetch(`${second.urls.admin}/endpoints/${endpointId}`)).json()) as { url: string };
+        const endpoint = (await (await admin(second, 'GET', `/endpoints/${endpointId}`)).json()) as { url: string };
         expect(endpoint.url).toBe(second.urls.receivers.fastify.webhook);
         const sent = (await (await post(new URL('/simulate', second.urls.settings).href, JSON.stringify({ type: 'session.created' }))).json()) as { sent: Array<{ messageId: string }> };
         const entry = await eventually(async () => (await received('fastify', second)).find((item) => item.id === sent.sent[0]?.messageId));

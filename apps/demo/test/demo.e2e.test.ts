@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMessageId, signHeaders } from '@hooks/core';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
+import axe from 'axe-core';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ReceivedEntry, type ReceiverName, type RunningDemo, startDemo } from '../src/index';
 
 // The whole demo in real headless Chromium (Debian's package; never a downloaded browser):
-// the settings page drives the sender's admin API, the sender delivers to five real framework
+// the settings page is <hooks-portal> with a portal token for the demo workspace, driving the sender's admin API; the sender delivers to five real framework
 // servers, and what they verified is read back from their /received lists.
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -49,13 +50,28 @@ async function received(name: ReceiverName): Promise<ReceivedEntry[]> {
   return (await response.json()) as ReceivedEntry[];
 }
 
+const portal = () => page.locator('hooks-portal');
+const portalButton = (name: string | RegExp) => portal().getByRole('button', { name, exact: typeof name === 'string' });
+
+/** Opens an endpoint from the portal's list (going back to the list first). */
 async function openEndpoint(label: string): Promise<void> {
-  await page.getByRole('button', { name: `Open ${label} receiver` }).click();
-  await page.getByRole('heading', { level: 2, name: `${label} receiver` }).waitFor();
+  if ((await portalButton('← All endpoints').count()) > 0) await portalButton('← All endpoints').click();
+  await portalButton(`Open ${label} receiver`).click();
+  await portal().getByRole('heading', { level: 2, name: `${label} receiver` }).waitFor();
 }
 
 function deliveryLog() {
-  return page.getByRole('region', { name: 'Delivery log' });
+  return portal().locator('ul.deliveries');
+}
+
+/** Runs axe-core on the whole page (the portal's shadow DOM included): no serious or critical violation. */
+async function expectAccessible(screen: string): Promise<void> {
+  const violations = await page.evaluate(async () => {
+    const result = await (window as unknown as { axe: typeof axe }).axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.map((violation) => ({ id: violation.id, impact: violation.impact, nodes: violation.nodes.map((node) => node.target.join(' ')).slice(0, 3) }));
+  });
+  const blocking = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+  expect(blocking, `${screen}: ${JSON.stringify(blocking)}`).toEqual([]);
 }
 
 beforeAll(async () => {
@@ -65,6 +81,8 @@ beforeAll(async () => {
   demo = await startDemo({ port: 0, dataDir, retry: { schedule: [1_500, 1_500], jitter: 0, maxAttempts: 3 }, secretOverlapMs: 10 * 60_000 });
   context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, args: ARGS, headless: true, viewport: { width: 1280, height: 900 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(demo.urls.settings).origin });
+  // axe-core for the accessibility checks, as an init script: the page's CSP refuses inline scripts.
+  await context.addInitScript({ content: axe.source });
   page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(15_000);
   page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -80,39 +98,46 @@ afterAll(async () => {
   if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
 });
 
-describe('demo: settings page, sender and five receivers in a real browser', () => {
+describe('demo: the portal in the platform page, the sender and five receivers in a real browser', () => {
   // The steps run in order and build on each other, like a person using the page.
-  it('adds an endpoint per receiver in the form and shows each signing secret once', async () => {
+  it('adds an endpoint per receiver in the portal and shows each signing secret once', async () => {
     await page.goto(demo.urls.settings);
     await page.getByRole('heading', { level: 1, name: 'Webhooks' }).waitFor();
     await expect(page.getByRole('navigation', { name: 'Breadcrumb' }).textContent()).resolves.toMatch(/Settings\s*→?\s*Integrations\s*→?\s*Webhooks/);
+    await portal().getByRole('heading', { level: 2, name: 'Endpoints' }).waitFor();
+    await expectAccessible('empty portal in the platform page');
 
     // Express subscribes to two events; the others get all (none checked).
     for (const name of RECEIVERS) {
       const label = LABELS[name];
-      await page.getByRole('button', { name: 'Add endpoint' }).click();
-      await page.getByRole('button', { name: new RegExp(`^Use ${label.replace('.', '\\.')}`) }).click();
-      await expect(page.getByLabel('Endpoint URL').inputValue()).resolves.toBe(demo.urls.receivers[name].webhook);
-      await page.getByLabel('Name', { exact: true }).fill(`${label} receiver`);
+      if ((await portalButton('← All endpoints').count()) > 0) await portalButton('← All endpoints').click();
+      await portalButton('Add endpoint').click();
+      // The receivers panel copies a receiver's URL for the portal's URL field.
+      await page.getByRole('button', { name: `Copy ${demo.urls.receivers[name].label} URL` }).click();
+      const url = await page.evaluate(() => navigator.clipboard.readText());
+      expect(url).toBe(demo.urls.receivers[name].webhook);
+      await portal().getByLabel('Endpoint URL').fill(url);
+      await portal().getByLabel('Name', { exact: true }).fill(`${label} receiver`);
       if (name === 'express') {
-        await page.getByLabel(/^Registered/).check();
-        await page.getByLabel(/^Session started/).check();
+        await portal().getByLabel('registrant.created').check();
+        await portal().getByLabel('session.started').check();
       }
-      await page.getByRole('button', { name: 'Save endpoint' }).click();
-      const secretInput = page.getByRole('textbox', { name: 'Signing secret' });
+      await portalButton('Create endpoint').click();
+      const secretInput = portal().getByRole('textbox', { name: 'Signing secret' });
       await secretInput.waitFor();
       const secret = await secretInput.inputValue();
       expect(secret).toMatch(/^whsec_[A-Za-z0-9+/=]{20,}$/);
       secrets.set(name, secret);
-      await page.getByRole('button', { name: 'Copy secret' }).click();
-      await page.getByText('Copied to the clipboard.').waitFor();
+      await portalButton('Copy').click();
+      await portalButton('Copied.').waitFor();
       await expect(page.evaluate(() => navigator.clipboard.readText())).resolves.toBe(secret);
-      await page.getByRole('button', { name: 'Done, I copied it' }).click();
+      await portalButton('Done').click();
       // Shown once: the page no longer holds it.
-      await expect(page.locator('#secret-value').inputValue()).resolves.toBe('');
-      await page.getByRole('button', { name: `Open ${label} receiver` }).waitFor();
+      await expect(secretInput.count()).resolves.toBe(0);
     }
     expect(new Set(secrets.values()).size).toBe(5);
+    await portalButton('← All endpoints').click();
+    for (const name of RECEIVERS) await portalButton(`Open ${LABELS[name]} receiver`).waitFor();
   });
 
   it('delivers a simulated broadcast to every receiver, which verifies it, and logs each delivery', async () => {
@@ -133,31 +158,38 @@ describe('demo: settings page, sender and five receivers in a real browser', () 
     });
     expect(expressEntries.map((entry) => entry.type).sort()).toEqual(['registrant.created', 'registrant.created', 'registrant.created', 'session.started']);
 
-    // The delivery log of an endpoint lists each delivery with its attempt.
+    // The delivery log of an endpoint lists each delivery; the last delivery shows in the list.
     await openEndpoint('Hono');
-    const log = deliveryLog();
-    await eventually('11 succeeded deliveries in the Hono log', async () => (await log.locator('article.delivery.succeeded').count()) === 11);
-    await expect(log.locator('article.delivery').first().getByRole('cell', { name: '200', exact: true }).count()).resolves.toBe(1);
-
+    await eventually('11 succeeded deliveries in the Hono log', async () => {
+      await portalButton('Refresh').click();
+      return (await deliveryLog().locator('li.delivery.succeeded').count()) === 11;
+    });
+    await deliveryLog().locator('li.delivery').first().getByRole('button', { name: /^Attempts of/ }).click();
+    await deliveryLog().getByRole('article', { name: /^Attempt 1/ }).first().getByText('Response status').waitFor();
+    expect(await deliveryLog().getByRole('article', { name: /^Attempt 1/ }).first().textContent()).toContain('200');
+    await expectAccessible('delivery log in the platform page');
   });
 
   it('sends a test event of the chosen type', async () => {
-    await page.getByLabel('Test event type').selectOption('broadcast.summary');
-    await page.getByRole('button', { name: 'Send test event' }).click();
+    await portalButton('Send a test').click();
+    await portal().getByLabel('Event type').selectOption('broadcast.summary');
+    await portalButton('Send test event').click();
+    await portal().getByText('Test delivery succeeded: HTTP 200.').waitFor();
     const test = await eventually('the test event at hono', async () => (await received('hono')).find((entry) => entry.type === 'broadcast.summary' && (entry.data as { sessionId?: string }).sessionId === 'ses_01'));
     expect(test.outcome).toBe('handled');
-
   });
 
   it('regenerates a secret: deliveries carry both signatures during the overlap and keep verifying', async () => {
     await openEndpoint('Koa');
-    await page.getByRole('button', { name: 'Regenerate secret' }).click();
-    await page.getByRole('dialog').getByRole('button', { name: 'Regenerate' }).click();
-    await page.getByText(/New signing secret for Koa receiver/).waitFor();
-    const rotated = await page.getByRole('textbox', { name: 'Signing secret' }).inputValue();
+    await portalButton('Signing secret').click();
+    await portalButton('Regenerate secret').click();
+    const dialog = portal().getByRole('dialog', { name: 'Regenerate the signing secret?' });
+    expect(await dialog.textContent()).toContain('keeps signing for 10 min');
+    await dialog.getByRole('button', { name: 'Regenerate' }).click();
+    await portal().getByText(/New secret created/).waitFor();
+    const rotated = await portal().getByRole('textbox', { name: 'Signing secret' }).inputValue();
     expect(rotated).toMatch(/^whsec_/);
     expect(rotated).not.toBe(secrets.get('koa'));
-    await page.getByRole('button', { name: 'Done, I copied it' }).click();
     const koaBefore = (await received('koa')).length;
     await page.getByRole('button', { name: /^Registered/ }).click();
     const afterRotation = await eventually('a delivery at koa after the rotation', async () => {
@@ -181,23 +213,25 @@ describe('demo: settings page, sender and five receivers in a real browser', () 
       return list.length > honoBefore && list[0];
     });
     expect(honoLatest.signatures).toBe(1);
-
   });
 
   it('shows the retries of a broken receiver in the log, then a manual retry succeeds', async () => {
-    // Attempts answer 500; the log shows each one and the next retry time, then the delivery fails.
+    // Attempts answer 500; the log shows each one, then the delivery fails.
     await page.getByLabel('Make Fastify answer 500').check();
+    await expect.poll(() => page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.key)).toBe('failing-fastify');
     await openEndpoint('Fastify');
     await page.getByRole('button', { name: /^Session ended/ }).click();
-    const failing = deliveryLog().locator('article.delivery').filter({ hasText: 'Session ended' }).first();
-    await failing.getByText(/Next retry/).waitFor();
-    await failing.locator('tr.attempt').filter({ hasText: '500' }).first().waitFor();
-    await eventually('the delivery to fail after 3 attempts', async () => (await failing.getAttribute('class'))?.includes('failed'), 20_000);
-    const attemptRows = failing.locator('tr.attempt');
-    await expect(attemptRows.count()).resolves.toBe(3);
+    const failing = deliveryLog().locator('li.delivery').filter({ hasText: 'session.ended' }).first();
+    await eventually('the delivery to fail after 3 attempts', async () => {
+      await portalButton('Refresh').click();
+      return (await failing.getAttribute('class'))?.includes('failed');
+    }, 20_000);
+    await failing.getByRole('button', { name: /Attempts of session\.ended/ }).click();
+    const attempts = failing.getByRole('article', { name: /^Attempt \d/ });
+    await expect.poll(() => attempts.count()).toBe(3);
     for (let index = 0; index < 3; index++) {
-      const text = await attemptRows.nth(index).textContent();
-      expect(text).toContain(`#${index + 1}`);
+      const text = await attempts.nth(index).textContent();
+      expect(text).toContain(`Attempt ${index + 1}`);
       expect(text).toContain('500');
       expect(text).toContain('handler_error');
       expect(text).toMatch(/\d+ ms/);
@@ -207,29 +241,30 @@ describe('demo: settings page, sender and five receivers in a real browser', () 
 
     // Fix the receiver and retry the failed delivery by hand: a 4th attempt succeeds.
     await page.getByLabel('Make Fastify answer 500').uncheck();
-    await failing.getByRole('button', { name: /^Retry delivery/ }).click();
-    await eventually('the retried delivery to succeed', async () => (await failing.getAttribute('class'))?.includes('succeeded'));
-    await eventually('4 attempts in the log', async () => (await failing.locator('tr.attempt').count()) === 4);
-    await expect(failing.locator('tr.attempt').nth(3).textContent()).resolves.toContain('200');
+    await failing.getByRole('button', { name: /^Retry session\.ended/ }).click();
+    await eventually('the retried delivery to succeed', async () => {
+      await portalButton('Refresh').click();
+      return (await failing.getAttribute('class'))?.includes('succeeded');
+    });
+    await expect.poll(() => attempts.count()).toBe(4);
+    await expect(attempts.nth(3).textContent()).resolves.toContain('200');
     const recovered = (await received('fastify')).find((entry) => entry.type === 'session.ended' && entry.outcome === 'handled');
     expect(recovered?.attempt).toBe(4);
-
   });
 
   it('disables and enables an endpoint', async () => {
     // Nothing new is delivered to a disabled endpoint.
-    await page.getByRole('button', { name: 'Disable endpoint' }).click();
-    await page.getByRole('button', { name: 'Enable endpoint' }).waitFor();
-    const row = page.getByRole('row').filter({ hasText: 'Fastify receiver' });
-    await row.getByText('Disabled').waitFor();
+    await portalButton('Disable endpoint').click();
+    await portalButton('Enable endpoint').waitFor();
+    await portal().getByText('Disabled: turned off by hand').waitFor();
     const fastifyBefore = (await received('fastify')).length;
     const honoCount = (await received('hono')).length;
     await page.getByRole('button', { name: /^Event created/ }).click();
     await eventually('the event at hono', async () => (await received('hono')).length > honoCount);
     expect((await received('fastify')).length).toBe(fastifyBefore);
-    await page.getByRole('button', { name: 'Enable endpoint' }).click();
-    await row.getByText('Enabled').waitFor();
-
+    await portalButton('Enable endpoint').click();
+    await portalButton('Disable endpoint').waitFor();
+    await portal().getByText('Enabled', { exact: true }).waitFor();
   });
 
   it('failed nowhere but at the broken receiver, and shows what each receiver verified', async () => {
@@ -245,18 +280,19 @@ describe('demo: settings page, sender and five receivers in a real browser', () 
     }
 
     mkdirSync(RESULTS, { recursive: true });
+    await portalButton('← All endpoints').click();
     await page.getByRole('heading', { level: 1, name: 'Webhooks' }).scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(RESULTS, 'demo-settings.png'), fullPage: true });
   });
 
   it('deletes an endpoint after confirmation', async () => {
     await openEndpoint('Express');
-    await page.getByRole('button', { name: 'Delete endpoint' }).click();
-    await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
-    await expect(page.getByRole('button', { name: 'Open Express receiver' }).count()).resolves.toBe(1);
-    await page.getByRole('button', { name: 'Delete endpoint' }).click();
-    await page.getByRole('dialog').getByRole('button', { name: 'Delete', exact: true }).click();
-    await page.getByRole('button', { name: 'Open Express receiver' }).waitFor({ state: 'detached' });
+    await portalButton('Delete endpoint').click();
+    await portal().getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+    await portalButton('Delete endpoint').waitFor();
+    await portalButton('Delete endpoint').click();
+    await portal().getByRole('dialog').getByRole('button', { name: 'Delete', exact: true }).click();
+    await portalButton('Open Express receiver').waitFor({ state: 'detached' });
     expect((await demo.platform.sender.endpoints.list({ limit: 100 })).items.map((endpoint) => endpoint.name)).not.toContain('Express receiver');
   });
 

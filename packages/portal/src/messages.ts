@@ -362,7 +362,7 @@ export const englishMessages: PortalMessages = {
   secretSection: 'Signing secret',
   verifySection: 'Verify webhooks',
   autoDisabledTitle: 'This endpoint was disabled automatically',
-  autoDisabledText: (reason, failures) => `Deliveries stopped because ${reason}${failures > 0 ? ` (${failures} failed attempts in a row)` : ''}. Events sent meanwhile wait and are delivered when you enable it again.`,
+  autoDisabledText: (reason, failures) => `Reason: ${reason}${failures > 0 ? ` (${failures} failed attempts)` : ''}. Events sent meanwhile wait, and are delivered when you enable it again.`,
   reEnable: 'Re-enable endpoint',
   enabledNotice: 'Endpoint enabled.',
   disabledNotice: 'Endpoint disabled. New events are not sent to it.',
@@ -378,7 +378,8 @@ export const englishMessages: PortalMessages = {
   hideSecret: 'Hide secret',
   regenerateSecret: 'Regenerate secret',
   regenerateTitle: 'Regenerate the signing secret?',
-  regenerateText: (hours) => `Future deliveries are signed with a new secret. The old secret keeps signing for ${hours} h beside it, so update your endpoint within that time.`,
+  regenerateText: (hours) =>
+    `Future deliveries are signed with a new secret. The old secret keeps signing for ${hours >= 1 && Number.isInteger(hours) ? `${hours} h` : `${Math.round(hours * 60)} min`} beside it, so update your endpoint within that time.`,
   regenerateConfirm: 'Regenerate',
   regenerated: (date) => `New secret created. The old secret keeps signing until ${date}.`,
   previousSecrets: (count, date) => `${count === 1 ? 'An older secret still signs' : `${count} older secrets still sign`} until ${date}.`,
