@@ -1,9 +1,11 @@
-import { signHeaders } from '@hooks/core';
+import { type Logger, signHeaders } from '@hooks/core';
 import { createId } from '@hooks/core/internal';
 import { EndpointRateLimiter } from './dispatcher-rate-limit';
-import type { SenderEventEmitter } from './events';
+import { SenderError } from './errors';
+import type { SenderEventEmitter, SenderEvents } from './events';
 import { type ResolvedRetryOptions, decideRetry, parseRetryAfter } from './retry';
-import type { ClaimedDelivery, FinishAttemptResult, Storage, StoredAttempt } from './storage/types';
+import type { SecretBox } from './secret-box';
+import type { ClaimedDelivery, FinishAttemptResult, NotificationType, Storage, StoredAttempt, StoredNotification } from './storage/types';
 import { DeliveryNetworkError, type DeliveryResponse, type Transport } from './transport';
 import { toAttempt, toDelivery, toEndpoint } from './types';
 
@@ -27,11 +29,21 @@ export interface DispatcherOptions {
 
 /** Endpoint disablement thresholds. */
 export interface DisablementOptions {
-  /** Consecutive failure counts that emit `endpoint.failing`. @default [5, 10, 15] */
+  /** Consecutive failure counts that record an `endpoint.failing` notification. @default [5, 10, 15] */
   notifyAfter?: readonly number[];
-  /** The consecutive failure that disables the endpoint. @default 20 */
+  /** The consecutive failure that disables the endpoint (and so ends its retries until it is enabled again). @default 20 */
   disableAfter?: number;
 }
+
+/** The owner notification events, in the order listeners are looked up. */
+const NOTIFICATION_TYPES: readonly NotificationType[] = ['endpoint.failing', 'endpoint.disabled', 'endpoint.recovered'];
+/** Notifications handed to listeners at once per process. */
+const NOTIFICATION_CONCURRENCY = 8;
+/** First and longest wait before a notification whose listener failed is handed over again. */
+const NOTIFICATION_RETRY_MS = 10_000;
+const NOTIFICATION_RETRY_MAX_MS = 3_600_000;
+/** How long a delivery waits when its endpoint's secret cannot be decrypted (a missing key). */
+const UNREADABLE_SECRET_RETRY_MS = 60_000;
 
 /** Everything the dispatcher needs, resolved by `createSender`. */
 export interface DispatcherContext {
@@ -43,6 +55,8 @@ export interface DispatcherContext {
   disableAfter: number;
   emitter: SenderEventEmitter;
   onError: (error: unknown) => void;
+  logger: Logger;
+  secrets: SecretBox;
   concurrency: number;
   perEndpointConcurrency: number;
   timeoutMs: number;
@@ -70,6 +84,11 @@ export class Dispatcher {
   /** Lease owner id of this dispatcher. */
   readonly owner = createId('dispatcher');
   private readonly active = new Set<Promise<void>>();
+  private readonly notifying = new Set<Promise<void>>();
+  // Attempts and notifications finished so far: lets drain() notice one that ended during a claim.
+  private finished = 0;
+  // Decrypted secrets by stored value, so AES-GCM runs once per secret, not once per attempt.
+  private readonly openedSecrets = new Map<string, string>();
   private readonly limiter = new EndpointRateLimiter();
   private running = false;
   private stopping = false;
@@ -114,10 +133,10 @@ export class Dispatcher {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
-    if (this.active.size > 0) {
+    if (this.active.size > 0 || this.notifying.size > 0) {
       let timeout: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
-        Promise.allSettled([...this.active]),
+        Promise.allSettled([...this.active, ...this.notifying]),
         new Promise<void>((resolve) => {
           timeout = setTimeout(resolve, this.context.stopTimeoutMs);
         }),
@@ -135,9 +154,17 @@ export class Dispatcher {
     this.stopping = false;
     try {
       for (;;) {
+        const finishedBefore = this.finished;
         const claimed = await this.claimRound();
-        if (claimed === 0 && this.active.size === 0) return;
-        if (this.active.size > 0 && (claimed === 0 || this.active.size >= this.context.concurrency)) await Promise.race(this.active);
+        const notified = await this.notifyRound();
+        const busy = this.active.size + this.notifying.size;
+        if (claimed === 0 && notified === 0 && busy === 0) {
+          // An attempt that finished while the claim was on its way (a slower database) may have
+          // made work due that the claim could not see yet: look once more before returning.
+          if (this.finished === finishedBefore) return;
+          continue;
+        }
+        if (busy > 0 && ((claimed === 0 && notified === 0) || this.active.size >= this.context.concurrency)) await Promise.race([...this.active, ...this.notifying]);
       }
     } finally {
       this.stopping = wasStopping && !this.running;
@@ -170,8 +197,9 @@ export class Dispatcher {
         this.again = false;
         if (!this.running) break;
         const claimed = await this.claimRound(true);
+        const notified = await this.notifyRound();
         // A full batch means more may be waiting.
-        if (claimed > 0 && this.active.size < this.context.concurrency) this.again = true;
+        if ((claimed > 0 && this.active.size < this.context.concurrency) || notified > 0) this.again = true;
       } while (this.again && this.running);
     } catch (error) {
       this.context.onError(error);
@@ -207,6 +235,7 @@ export class Dispatcher {
         .catch((error: unknown) => this.context.onError(error))
         .finally(() => {
           this.active.delete(run);
+          this.finished++;
           this.wake();
         });
       this.active.add(run);
@@ -233,7 +262,18 @@ export class Dispatcher {
       }
     }
     const secrets = await context.storage.listSecrets(endpoint.id);
-    const signing = (secrets ?? []).filter((secret) => secret.expiresAt === null || secret.expiresAt > claimedAt).map((secret) => secret.secret);
+    let signing: string[];
+    try {
+      signing = (secrets ?? []).filter((secret) => secret.expiresAt === null || secret.expiresAt > claimedAt).map((secret) => this.openSecret(endpoint.id, secret.secret));
+    } catch (error) {
+      // A key missing from `encryption.keys`: nothing can be signed; the delivery waits, loudly.
+      context.logger.error('An endpoint secret cannot be decrypted; its deliveries wait until the key is configured.', {
+        endpointId: endpoint.id,
+        code: SenderError.isInstance(error) ? error.code : 'storage_error',
+        reason: error instanceof Error ? error.message : String(error),
+      });
+      return this.release(item, claimedAt + UNREADABLE_SECRET_RETRY_MS);
+    }
     // The endpoint was deleted meanwhile (its deliveries go with it): nothing to send.
     if (signing.length === 0) return this.release(item);
     const number = delivery.attempts + 1;
@@ -301,29 +341,100 @@ export class Dispatcher {
         // 410 Gone: the receiver says the endpoint no longer exists (Standard Webhooks advice).
         disableReason: response?.status === 410 ? 'gone' : undefined,
         pauseUntil: retryAfterMs !== undefined && retryAfterMs > 0 ? finishedAt + retryAfterMs : undefined,
+        // Owner notifications are recorded by storage in the attempt's own transaction.
+        notifyAfter: context.notifyAfter,
+        recoveredAfter: context.notifyAfter.length > 0 ? Math.min(...context.notifyAfter) : undefined,
       },
       now: finishedAt,
     });
+    if (result.disabled && result.endpoint) {
+      context.logger.warn('Endpoint disabled: its deliveries wait until it is enabled again.', {
+        endpointId: result.endpoint.id,
+        tenant: result.endpoint.tenant,
+        reason: result.endpoint.disabledReason,
+        consecutiveFailures: result.endpoint.consecutiveFailures,
+      });
+    }
     this.emit(result, attempt, success, next.status);
   }
 
+  /** Decrypts a stored secret (cached; the cache is bounded). */
+  private openSecret(endpointId: string, stored: string): string {
+    const key = `${endpointId}\u0000${stored}`;
+    const cached = this.openedSecrets.get(key);
+    if (cached !== undefined) return cached;
+    const secret = this.context.secrets.open(endpointId, stored);
+    if (this.openedSecrets.size >= 1000) this.openedSecrets.clear();
+    this.openedSecrets.set(key, secret);
+    return secret;
+  }
+
+  /** In-process events of an attempt. Owner notifications are NOT emitted here: they come from storage (see notifyRound). */
   private emit(result: FinishAttemptResult, stored: StoredAttempt, success: boolean, status: 'succeeded' | 'failed' | 'pending'): void {
-    const { emitter, notifyAfter } = this.context;
+    const { emitter } = this.context;
     const attempt = toAttempt(stored);
     const delivery = result.delivery ? toDelivery(result.delivery) : undefined;
     emitter.emit('attempt.finished', { attempt, delivery });
     if (!result.applied || !delivery) return;
     if (success) emitter.emit('delivery.succeeded', { delivery, attempt });
     else if (status === 'failed') emitter.emit('delivery.failed', { delivery, attempt });
-    const endpoint = result.endpoint;
-    if (!endpoint) return;
-    const firstNotice = notifyAfter.length > 0 ? Math.min(...notifyAfter) : Number.POSITIVE_INFINITY;
-    if (success && result.previousFailures >= firstNotice) {
-      emitter.emit('endpoint.recovered', { endpoint: toEndpoint(endpoint), previousFailures: result.previousFailures });
+    // Recorded notifications are due now: hand them over soon.
+    if (result.notifications.length > 0) this.wake();
+  }
+
+  /**
+   * Claims due owner notifications of the types this process listens to and hands each to its
+   * listeners; a notification is settled as delivered only after every listener resolved.
+   * Returns how many were claimed.
+   */
+  private async notifyRound(): Promise<number> {
+    const { emitter } = this.context;
+    const types = NOTIFICATION_TYPES.filter((type) => emitter.has(type));
+    // Without a listener here, leave them to a process that has one.
+    if (types.length === 0 || this.notifying.size >= NOTIFICATION_CONCURRENCY) return 0;
+    const claimed = await this.context.storage.claimNotifications({
+      owner: this.owner,
+      now: this.context.now(),
+      leaseMs: this.context.leaseMs,
+      limit: NOTIFICATION_CONCURRENCY - this.notifying.size,
+      types,
+    });
+    for (const notification of claimed) {
+      const run: Promise<void> = this.notify(notification)
+        .catch((error: unknown) => this.context.onError(error))
+        .finally(() => {
+          this.notifying.delete(run);
+          this.finished++;
+        });
+      this.notifying.add(run);
     }
-    if (!success) {
-      if (result.disabled) emitter.emit('endpoint.disabled', { endpoint: toEndpoint(endpoint), reason: endpoint.disabledReason ?? 'consecutive_failures' });
-      else if (notifyAfter.includes(endpoint.consecutiveFailures)) emitter.emit('endpoint.failing', { endpoint: toEndpoint(endpoint), consecutiveFailures: endpoint.consecutiveFailures });
+    return claimed.length;
+  }
+
+  private async notify(notification: StoredNotification): Promise<void> {
+    const { emitter, storage } = this.context;
+    const base = {
+      notificationId: notification.id,
+      createdAt: new Date(notification.createdAt),
+      deliveryAttempt: notification.attempts,
+      endpoint: toEndpoint(notification.endpoint),
+    };
+    try {
+      if (notification.type === 'endpoint.failing') {
+        await emitter.emitAndWait('endpoint.failing', { ...base, consecutiveFailures: notification.failures } satisfies SenderEvents['endpoint.failing']);
+      } else if (notification.type === 'endpoint.disabled') {
+        await emitter.emitAndWait('endpoint.disabled', { ...base, reason: notification.reason ?? 'consecutive_failures' } satisfies SenderEvents['endpoint.disabled']);
+      } else {
+        await emitter.emitAndWait('endpoint.recovered', { ...base, previousFailures: notification.failures } satisfies SenderEvents['endpoint.recovered']);
+      }
+    } catch (error) {
+      // The listener failed: hand it over again later (at least once), with a growing wait.
+      const wait = Math.min(NOTIFICATION_RETRY_MAX_MS, NOTIFICATION_RETRY_MS * 2 ** Math.min(20, Math.max(0, notification.attempts - 1)));
+      const now = this.context.now();
+      await storage.settleNotification({ id: notification.id, owner: this.owner, now, delivered: false, retryAt: now + wait, error: error instanceof Error ? error.message : String(error) });
+      this.context.onError(error);
+      return;
     }
+    await storage.settleNotification({ id: notification.id, owner: this.owner, now: this.context.now(), delivered: true });
   }
 }

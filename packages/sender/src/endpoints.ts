@@ -1,6 +1,7 @@
 import { type EventCatalog, type HeaderProfile, generateSecret } from '@hooks/core';
 import { createId } from '@hooks/core/internal';
 import { SenderError } from './errors';
+import type { SecretBox } from './secret-box';
 import type { EndpointPatch, Storage } from './storage/types';
 import { type Endpoint, type Page, toEndpoint } from './types';
 import { type UrlPolicy, assertEndpointUrl } from './url-policy';
@@ -9,7 +10,7 @@ import { type UrlPolicy, assertEndpointUrl } from './url-policy';
 export interface CreateEndpointInput {
   /** The customer workspace. */
   tenant: string;
-  /** Where to POST (https unless the URL policy allows http). */
+  /** Where to POST (https unless the URL policy allows http). Refused, never silently repaired, when malformed; the endpoint returned shows the normalised URL that is stored. */
   url: string;
   /** A label. */
   name?: string | null;
@@ -64,7 +65,7 @@ export interface EndpointsApi {
   delete(id: string): Promise<void>;
   /** Endpoints oldest first. */
   list(query?: { tenant?: string; limit?: number; cursor?: string }): Promise<Page<Endpoint>>;
-  /** Enables the endpoint, resets its failure count and resumes its waiting deliveries. */
+  /** Enables the endpoint, resets its failure count and resumes its waiting deliveries at once (their planned retry times are brought forward to now). */
   enable(id: string): Promise<Endpoint>;
   /** Disables the endpoint; its pending deliveries wait. */
   disable(id: string, reason?: string): Promise<Endpoint>;
@@ -97,6 +98,8 @@ export interface EndpointsContext {
   secretOverlapMs: number;
   /** Called when deliveries may have become due (enable, recover). */
   wake: () => void;
+  /** Encrypts secrets before they are stored and decrypts them when read. */
+  secrets: SecretBox;
 }
 
 const MAX_TENANT_LENGTH = 256;
@@ -200,8 +203,13 @@ function checkBoolean(value: unknown, field: string, fallback: boolean): boolean
 }
 
 function checkUrl(value: unknown, policy: UrlPolicy): string {
-  if (typeof value !== 'string') throw new SenderError('invalid_url', 'url must be a string.', { details: { field: 'url' } });
-  return assertEndpointUrl(value, policy).href;
+  if (typeof value !== 'string') throw new SenderError('invalid_url', 'url must be a string.', { details: { field: 'url', reason: 'not_a_string' } });
+  try {
+    return assertEndpointUrl(value, policy).href;
+  } catch (error) {
+    if (SenderError.isInstance(error)) throw new SenderError(error.code, error.message, { details: { field: 'url', ...error.details } });
+    throw error;
+  }
 }
 
 function toTime(value: Date | number, field: string): number {
@@ -216,7 +224,7 @@ function notFound(): SenderError {
 
 /** Builds `sender.endpoints`. Every write is one storage transaction, so a rejected call leaves nothing behind. */
 export function createEndpointsApi(context: EndpointsContext): EndpointsApi {
-  const { storage, catalog, urlPolicy, now } = context;
+  const { storage, catalog, urlPolicy, now, secrets } = context;
 
   async function mustGet(id: string) {
     const endpoint = await storage.getEndpoint(checkId(id));
@@ -252,7 +260,7 @@ export function createEndpointsApi(context: EndpointsContext): EndpointsApi {
         createdAt,
       };
       const secret = generateSecret();
-      const endpoint = await storage.createEndpoint(record, { secret, createdAt, expiresAt: null });
+      const endpoint = await storage.createEndpoint(record, { secret: secrets.seal(record.id, secret), createdAt, expiresAt: null });
       return { endpoint: toEndpoint(endpoint), secret };
     },
 
@@ -304,10 +312,11 @@ export function createEndpointsApi(context: EndpointsContext): EndpointsApi {
       const at = now();
       const current = list.find((secret) => secret.expiresAt === null);
       if (!current) throw new SenderError('storage_error', 'The endpoint has no current secret.');
+      const endpointId = id;
       const previous = list
         .filter((secret) => secret.expiresAt !== null && secret.expiresAt > at)
-        .map((secret) => ({ secret: secret.secret, expiresAt: new Date(secret.expiresAt as number) }));
-      return { current: current.secret, previous };
+        .map((secret) => ({ secret: secrets.open(endpointId, secret.secret), expiresAt: new Date(secret.expiresAt as number) }));
+      return { current: secrets.open(endpointId, current.secret), previous };
     },
 
     async rotateSecret(id, options = {}) {
@@ -315,7 +324,8 @@ export function createEndpointsApi(context: EndpointsContext): EndpointsApi {
       if (typeof overlapMs !== 'number' || !Number.isFinite(overlapMs) || overlapMs < 0) throw invalid('overlapMs', 'overlapMs must be a duration in milliseconds (>= 0).');
       const at = now();
       const secret = generateSecret();
-      if (!(await storage.rotateSecret({ endpointId: checkId(id), secret, previousExpiresAt: at + overlapMs, now: at }))) throw notFound();
+      const endpointId = checkId(id);
+      if (!(await storage.rotateSecret({ endpointId, secret: secrets.seal(endpointId, secret), previousExpiresAt: at + overlapMs, now: at }))) throw notFound();
       return { secret };
     },
 

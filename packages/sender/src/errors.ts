@@ -8,6 +8,7 @@ export type SenderErrorCode =
   | 'insecure_url'
   | 'blocked_address'
   | 'endpoint_not_found'
+  | 'endpoint_disabled'
   | 'delivery_not_found'
   | 'message_not_found'
   | 'unknown_event'
@@ -25,6 +26,7 @@ const STATUS: Record<SenderErrorCode, number> = {
   insecure_url: 400,
   blocked_address: 400,
   endpoint_not_found: 404,
+  endpoint_disabled: 409,
   delivery_not_found: 404,
   message_not_found: 404,
   unknown_event: 400,

@@ -1,5 +1,22 @@
 import type { Attempt, Delivery, Endpoint } from './types';
 
+/**
+ * What every owner notification (`endpoint.failing`, `endpoint.disabled`, `endpoint.recovered`)
+ * carries. These are recorded in the same transaction as the attempt that caused them and handed
+ * to listeners AT LEAST ONCE, by whichever dispatcher process sharing the storage has a listener,
+ * also after a crash or a restart: dedupe on `notificationId`. A listener that throws or rejects
+ * gets the notification again later; the hand-over counts as done once every listener of the
+ * event resolved.
+ */
+export interface OwnerNotice {
+  /** Stable id of this notification (`ntf_…`), the same on every redelivery: dedupe on it. */
+  notificationId: string;
+  /** When the notification was recorded (the attempt's time). */
+  createdAt: Date;
+  /** How many times it has been handed to a host, this time included (1 normally). */
+  deliveryAttempt: number;
+}
+
 /** Events the sender emits for the host app (notifications, metrics, audit). */
 export interface SenderEvents {
   /** Every HTTP attempt, successful or not, once it is logged. */
@@ -23,22 +40,25 @@ export interface SenderEvents {
     /** Its last attempt. */
     attempt: Attempt;
   };
-  /** An endpoint reached one of the notice counts of consecutive failures (default 5, 10, 15): tell its owner. */
-  'endpoint.failing': {
+  /**
+   * An endpoint reached one of the notice counts of consecutive failures (default 5, 10, 15): tell
+   * its owner. Durable: recorded with the attempt, handed over at least once (see {@link OwnerNotice}).
+   */
+  'endpoint.failing': OwnerNotice & {
     /** The failing endpoint. */
     endpoint: Endpoint;
     /** Failed attempts in a row so far (equal to one of the notice counts). */
     consecutiveFailures: number;
   };
-  /** An endpoint was disabled automatically: `consecutive_failures` or `gone` (HTTP 410). */
-  'endpoint.disabled': {
+  /** An endpoint was disabled automatically: `consecutive_failures` or `gone` (HTTP 410). Durable, like `endpoint.failing`. */
+  'endpoint.disabled': OwnerNotice & {
     /** The endpoint, now disabled. */
     endpoint: Endpoint;
     /** Why: `consecutive_failures` or `gone`. */
     reason: string;
   };
-  /** An endpoint that had reached a failure notice answered 2xx again. */
-  'endpoint.recovered': {
+  /** An endpoint that had reached a failure notice answered 2xx again. Durable, like `endpoint.failing`. */
+  'endpoint.recovered': OwnerNotice & {
     /** The endpoint that answered 2xx again. */
     endpoint: Endpoint;
     /** Failed attempts in a row before this success. */
@@ -75,6 +95,15 @@ export class SenderEventEmitter {
   /** True when someone listens, so the dispatcher can skip building payloads nobody reads. */
   has(name: SenderEventName): boolean {
     return (this.listeners.get(name)?.size ?? 0) > 0;
+  }
+
+  /** Calls every listener of `name` and resolves when all settled; rejects with the first failure (after every listener ran). */
+  async emitAndWait<TName extends SenderEventName>(name: TName, event: SenderEvents[TName]): Promise<void> {
+    const set = this.listeners.get(name);
+    if (!set) return;
+    const results = await Promise.allSettled([...set].map(async (listener) => (listener as SenderEventListener<TName>)(event)));
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Calls every listener of `name`. */

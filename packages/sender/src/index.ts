@@ -1,10 +1,12 @@
-export { createSender, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_SECRET_OVERLAP_MS } from './sender';
+export { createSender, DEFAULT_DATABASE_FILE, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_SECRET_OVERLAP_MS } from './sender';
 export type { AttemptListQuery, DeliveryListQuery, MessageListQuery, SendInput, SendOptions, SendResult, Sender, SenderOptions } from './sender';
 export type { CreateEndpointInput, EndpointSecrets, EndpointsApi, UpdateEndpointInput } from './endpoints';
 export type { DispatcherOptions, DisablementOptions } from './dispatcher';
 export { DEFAULT_MAX_AGE_MS, DEFAULT_RETRY_REPEAT_MS, DEFAULT_RETRY_SCHEDULE_MS, parseRetryAfter, retryDelay, resolveRetryOptions } from './retry';
 export type { ResolvedRetryOptions, RetryOptions } from './retry';
-export type { SenderEventListener, SenderEventName, SenderEvents } from './events';
+export type { OwnerNotice, SenderEventListener, SenderEventName, SenderEvents } from './events';
+export { generateEncryptionKey } from './secret-box';
+export type { EncryptionOptions } from './secret-box';
 export type { Attempt, Delivery, Endpoint, Message, Page } from './types';
 export { SenderError } from './errors';
 export type { SenderErrorCode } from './errors';
@@ -22,8 +24,6 @@ export type {
   PostgresQueryable,
   PostgresStorage,
   PostgresStorageOptions,
-  PruneOptions,
-  PruneResult,
 } from './storage/postgres';
 export { POSTGRES_MIGRATIONS } from './storage/postgres-migrations';
 export type { PostgresMigration } from './storage/postgres-migrations';
@@ -31,6 +31,7 @@ export { MAX_PAGE_SIZE, decodeCursor, encodeCursor } from './storage/common';
 export type {
   AttemptQuery,
   ClaimInput,
+  ClaimNotificationsInput,
   ClaimedDelivery,
   DeliveryQuery,
   DeliveryStatus,
@@ -43,8 +44,13 @@ export type {
   FinishAttemptResult,
   MessageQuery,
   NewEndpoint,
+  NotificationType,
   PageQuery,
+  PruneOptions,
+  PruneResult,
+  ReplaceSecretInput,
   RotateSecretInput,
+  SettleNotificationInput,
   Storage,
   StoragePage,
   StoredAttempt,
@@ -52,10 +58,11 @@ export type {
   StoredEndpoint,
   StoredHeaderProfile,
   StoredMessage,
+  StoredNotification,
   StoredSecret,
 } from './storage/types';
-export { assertEndpointUrl, isBlockedAddress } from './url-policy';
-export type { UrlPolicy } from './url-policy';
+export { NAMED_ADDRESS_RANGES, addressRange, assertEndpointUrl, isBlockedAddress } from './url-policy';
+export type { AddressRange, NamedAddressRange, UrlPolicy, UrlPolicyAllowEntry } from './url-policy';
 export { createTransport, DeliveryNetworkError } from './transport';
 export type { DeliveryRequest, DeliveryResponse, NetworkErrorCode, Transport, TransportOptions } from './transport';
 export { createAdminHandler, toNodeListener } from './admin/index';

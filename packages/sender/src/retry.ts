@@ -4,8 +4,12 @@ import { SenderError } from './errors';
 export const DEFAULT_RETRY_SCHEDULE_MS: readonly number[] = [12_000, 148_000, 1_808_000, 22_026_000];
 /** Delay between retries once the schedule is used up: 24 hours. */
 export const DEFAULT_RETRY_REPEAT_MS = 86_400_000;
-/** Deliveries are given up after this age: 3 days. */
-export const DEFAULT_MAX_AGE_MS = 3 * 86_400_000;
+/**
+ * No age cap by default: as the seed says, a delivery is retried until it succeeds; an endpoint
+ * that keeps failing is disabled on its 20th consecutive failure, which ends the retrying (its
+ * deliveries wait, and resume when it is enabled again).
+ */
+export const DEFAULT_MAX_AGE_MS = Number.POSITIVE_INFINITY;
 /** Retry-After values above this (7 days) are clamped, so a hostile header cannot park a delivery forever. */
 const MAX_RETRY_AFTER_MS = 7 * 86_400_000;
 
@@ -17,9 +21,9 @@ export interface RetryOptions {
   repeatEveryMs?: number;
   /** Random spread of each delay, as a fraction (0.1 = ±10 %). @default 0.1 */
   jitter?: number;
-  /** Attempts per retry cycle before the delivery is marked failed. @default Infinity (the age cap ends it) */
+  /** Attempts per retry cycle before the delivery is marked failed; `Infinity` for no count cap. @default Infinity */
   maxAttempts?: number;
-  /** Age (from the message, or from a manual retry) after which no retry is scheduled. @default 259_200_000 (3 days) */
+  /** Age (from the message, or from a manual retry) beyond which the schedule plans no retry; `Infinity` for no age cap. A `Retry-After` can postpone a retry past it, never cancel it. @default Infinity */
   maxAgeMs?: number;
   /** Random source in [0, 1) for the jitter. @default Math.random */
   random?: () => number;
@@ -33,9 +37,9 @@ export interface ResolvedRetryOptions {
   repeatEveryMs: number;
   /** Random spread of each delay, as a fraction from 0 to 1 (0.1 = ±10 %). */
   jitter: number;
-  /** Attempts per retry cycle before the delivery is marked failed; `Infinity` when only the age cap applies. */
+  /** Attempts per retry cycle before the delivery is marked failed; `Infinity` for no count cap. */
   maxAttempts: number;
-  /** Age in milliseconds (from the message, or from a manual retry) after which no retry is scheduled. */
+  /** Age in milliseconds (from the message, or from a manual retry) beyond which the schedule plans no retry; `Infinity` for no age cap. */
   maxAgeMs: number;
   /** Random source in [0, 1) for the jitter. */
   random: () => number;
@@ -56,7 +60,7 @@ export function resolveRetryOptions(options: RetryOptions = {}): ResolvedRetryOp
   const maxAttempts = options.maxAttempts ?? Number.POSITIVE_INFINITY;
   if (!(maxAttempts === Number.POSITIVE_INFINITY || (Number.isInteger(maxAttempts) && maxAttempts >= 1))) throw new SenderError('invalid_option', 'retry.maxAttempts must be a whole number >= 1.');
   const maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
-  if (!isDuration(maxAgeMs)) throw new SenderError('invalid_option', 'retry.maxAgeMs must be a duration in milliseconds (>= 0).');
+  if (!(maxAgeMs === Number.POSITIVE_INFINITY || isDuration(maxAgeMs))) throw new SenderError('invalid_option', 'retry.maxAgeMs must be a duration in milliseconds (>= 0) or Infinity.');
   return { schedule: [...schedule], repeatEveryMs, jitter, maxAttempts, maxAgeMs, random: options.random ?? Math.random };
 }
 
@@ -92,13 +96,14 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
 export type RetryDecision = { status: 'pending'; nextAttemptAt: number } | { status: 'failed'; nextAttemptAt: null };
 
 /**
- * Decides the next step after a failed attempt: retry at `now + max(schedule delay, Retry-After)`
- * or give up when the cycle used `maxAttempts` or the retry would fall beyond `maxAgeMs`.
+ * Decides the next step after a failed attempt: retry at `now + max(schedule delay, Retry-After)`,
+ * or give up when the cycle used `maxAttempts` or the SCHEDULED retry would fall beyond
+ * `maxAgeMs`. A `Retry-After` only postpones: the receiver asking for patience must never turn a
+ * delivery into "failed after one attempt"; the cap then judges the attempt that really happened.
  */
 export function decideRetry(input: { cycleAttempts: number; cycleStartedAt: number; now: number; retryAfterMs: number | undefined }, options: ResolvedRetryOptions): RetryDecision {
   if (input.cycleAttempts >= options.maxAttempts) return { status: 'failed', nextAttemptAt: null };
-  const delay = Math.max(retryDelay(input.cycleAttempts, options), input.retryAfterMs ?? 0);
-  const nextAttemptAt = input.now + delay;
-  if (nextAttemptAt - input.cycleStartedAt > options.maxAgeMs) return { status: 'failed', nextAttemptAt: null };
-  return { status: 'pending', nextAttemptAt };
+  const scheduled = retryDelay(input.cycleAttempts, options);
+  if (input.now + scheduled - input.cycleStartedAt > options.maxAgeMs) return { status: 'failed', nextAttemptAt: null };
+  return { status: 'pending', nextAttemptAt: input.now + Math.max(scheduled, input.retryAfterMs ?? 0) };
 }

@@ -1,30 +1,46 @@
-import { type EventCatalog, type EventInput, type EventName, WebhookPayloadError, createMessageId } from '@hooks/core';
+import { type EventCatalog, type EventInput, type EventName, type Logger, WebhookPayloadError, createConsoleLogger, createMessageId } from '@hooks/core';
 import { Dispatcher, type DispatcherOptions, type DisablementOptions, envelopeBody } from './dispatcher';
 import { type EndpointsApi, checkTenant, createEndpointsApi } from './endpoints';
 import { SenderError } from './errors';
 import { type SenderEventListener, type SenderEventName, SenderEventEmitter } from './events';
 import { type RetryOptions, resolveRetryOptions } from './retry';
+import { type EncryptionOptions, createSecretBox } from './secret-box';
 import { createMemoryStorage } from './storage/memory';
 import { createSqliteStorage } from './storage/sqlite';
 import type { DeliveryStatus, EnqueueInput, EnqueueResult, Storage } from './storage/types';
 import { type Transport, createTransport } from './transport';
 import { type Attempt, type Delivery, type Message, type Page, toAttempt, toDelivery, toMessage } from './types';
-import type { UrlPolicy } from './url-policy';
+import { type UrlPolicy, compileUrlPolicy } from './url-policy';
 import { type PortalToken, type PortalTokenClaims, type PortalTokenInput, createPortalTokens } from './admin/portal-token';
 
 /** Default largest envelope accepted by `send`: 256 KiB. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
 /** Default overlap during which a rotated-out secret keeps signing: 24 hours. */
 export const DEFAULT_SECRET_OVERLAP_MS = 86_400_000;
+/** The SQLite file used when neither `storage` nor `database` is given, relative to the working directory. */
+export const DEFAULT_DATABASE_FILE = './hooks.db';
 
 /** Options of {@link createSender}. */
 export interface SenderOptions<TCatalog extends EventCatalog> {
   /** The events this product sends (from `defineEvents`); `send` validates against it. */
   catalog: TCatalog;
-  /** Where endpoints, messages, deliveries and attempts live. @default SQLite at `database`, else memory */
-  storage?: Storage;
-  /** SQLite file path shorthand for `storage: createSqliteStorage({ filename })`. */
+  /**
+   * Where endpoints, messages, deliveries and attempts live: a storage (`createSqliteStorage`,
+   * `createPostgresStorage`), or `'memory'` for tests and demos (nothing survives a restart; a
+   * warning says so once). @default SQLite at `database`, else at `./hooks.db`
+   */
+  storage?: Storage | 'memory';
+  /** SQLite file path, shorthand for `storage: createSqliteStorage({ filename })`. @default './hooks.db' */
   database?: string;
+  /**
+   * Encrypts endpoint secrets at rest (AES-256-GCM): `{ keys: { k1: '<base64 32 bytes>' }, current: 'k1' }`.
+   * Several keys decrypt, `current` encrypts; `sender.reencryptSecrets()` moves stored secrets to
+   * the current key. Without it secrets are stored in clear and a warning says so at start-up.
+   * @default undefined (no encryption)
+   */
+  encryption?: EncryptionOptions;
+  /** Where start-up warnings, disablements and errors are logged (pino-style `{ info, warn, error }`). @default createConsoleLogger('@hooks/sender') */
+  logger?: Logger;
   /** Which endpoint URLs are allowed (checked on save and at connect time). @default {} (https, public addresses) */
   urlPolicy?: UrlPolicy;
   /** Retry schedule, jitter and caps. @default the seed schedule, ±10 %, 3 days */
@@ -41,7 +57,11 @@ export interface SenderOptions<TCatalog extends EventCatalog> {
   transport?: Transport;
   /** Clock in unix milliseconds, used for every stored time, schedule and signature. @default Date.now */
   now?: () => number;
-  /** Receives errors that have nowhere else to go (a throwing event listener, a storage hiccup in the poll loop). @default console.error */
+  /**
+   * Receives error objects that have nowhere else to go (a throwing event listener, a storage
+   * hiccup in the poll loop). Give it to route them yourself; without it they are logged with
+   * `logger.error`. Warnings (start-up, disablement) always go to `logger`. @default logs with logger.error
+   */
   onError?: (error: unknown) => void;
   /** Key (≥ 32 bytes) signing portal tokens; give every process serving the admin API the same one. @default a random key per process (tokens end with it) */
   portalTokenSecret?: string | Uint8Array;
@@ -149,7 +169,7 @@ export interface Sender<TCatalog extends EventCatalog = EventCatalog> {
   readonly endpoints: EndpointsApi;
   /** Validates and stores a message with one delivery per matching enabled endpoint, in one transaction; returns at once. */
   send<TName extends EventName<TCatalog>>(input: SendInput<TCatalog, TName>, options?: SendOptions): Promise<SendResult>;
-  /** Sends the catalog's example of `type` (default: the first event the endpoint subscribes to that has one) to one endpoint. */
+  /** Sends the catalog's example of `type` (default: the first event the endpoint subscribes to that has one) to one endpoint; `endpoint_disabled` when it is disabled. */
   sendTest(
     endpointId: string,
     type?: EventName<TCatalog>,
@@ -190,8 +210,19 @@ export interface Sender<TCatalog extends EventCatalog = EventCatalog> {
   start(): void;
   /** Stops the dispatcher: waits (bounded) for attempts in flight, releases the rest. */
   stop(): Promise<void>;
-  /** Dispatches until nothing is due (on the injected clock) and nothing is in flight. For tests and scripts. */
+  /** Dispatches (and hands over owner notifications) until nothing is due on the injected clock and nothing is in flight. For tests and scripts. */
   drain(): Promise<void>;
+  /**
+   * Re-encrypts every stored endpoint secret that is not yet under `encryption.current` (after
+   * adding a key, or after turning encryption on for a database with clear-text secrets). Safe
+   * while senders run; a rotation meanwhile wins. Returns how many secrets were rewritten.
+   */
+  reencryptSecrets(): Promise<{
+    /** Endpoints looked at. */
+    endpoints: number;
+    /** Secrets rewritten under the current key. */
+    secrets: number;
+  }>;
   /** Stops, then closes the transport and storage the sender created itself. */
   close(): Promise<void>;
 }
@@ -240,12 +271,17 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
     throw new SenderError('invalid_option', 'createSender needs a catalog created with defineEvents.');
   }
   const now = options.now ?? Date.now;
+  const logger = options.logger ?? createConsoleLogger('@hooks/sender');
+  if (typeof logger?.warn !== 'function' || typeof logger.error !== 'function' || typeof logger.info !== 'function') {
+    throw new SenderError('invalid_option', 'logger must have info, warn and error methods (pino, console and most loggers fit).');
+  }
   const onError =
     options.onError ??
     ((error: unknown) => {
-      // Only the message: errors here never carry secrets, but payloads are not ours to log.
-      console.error('[@hooks/sender]', error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+      // Only the name, code and message: errors here never carry secrets, but payloads are not ours to log.
+      logger.error(error instanceof Error ? `${error.name}: ${error.message}` : String(error), SenderError.isInstance(error) ? { code: error.code } : undefined);
     });
+  const secretBox = createSecretBox(options.encryption);
   const retry = resolveRetryOptions(options.retry);
   const notifyAfter = [...(options.disablement?.notifyAfter ?? [5, 10, 15])];
   if (!notifyAfter.every((count) => Number.isInteger(count) && count >= 1)) throw new SenderError('invalid_option', 'disablement.notifyAfter must be whole numbers >= 1.');
@@ -257,9 +293,21 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
   const secretOverlapMs = duration(options.secretOverlapMs, DEFAULT_SECRET_OVERLAP_MS, 'secretOverlapMs');
   const maxPayloadBytes = positiveInteger(options.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES, 'maxPayloadBytes');
   const urlPolicy = options.urlPolicy ?? {};
+  if (compileUrlPolicy(urlPolicy).usesDeprecatedSwitch) {
+    logger.warn("urlPolicy.allowPrivateNetworks is deprecated: use urlPolicy.allow (e.g. ['loopback']); link-local and cloud metadata addresses stay blocked.");
+  }
 
-  const ownsStorage = options.storage === undefined;
-  const storage = options.storage ?? (options.database !== undefined ? createSqliteStorage({ filename: options.database }) : createMemoryStorage());
+  const ownsStorage = options.storage === undefined || options.storage === 'memory';
+  if (options.storage !== undefined && options.storage !== 'memory' && (typeof options.storage !== 'object' || options.storage === null || typeof options.storage.claimDeliveries !== 'function')) {
+    throw new SenderError('invalid_option', "storage must be a storage (createSqliteStorage, createPostgresStorage, createMemoryStorage) or 'memory'.");
+  }
+  const storage: Storage =
+    options.storage === 'memory' ? createMemoryStorage() : (options.storage ?? createSqliteStorage({ filename: options.database ?? DEFAULT_DATABASE_FILE }));
+  if (storage.kind === 'memory') {
+    logger.warn('Memory storage: endpoints, messages and queued deliveries live in this process only and nothing survives a restart. Use SQLite or PostgreSQL outside tests.');
+  } else if (!secretBox.encrypted) {
+    logger.warn(`Endpoint secrets are stored unencrypted in ${storage.kind}: set the encryption option (see docs/security.md).`);
+  }
   const ownsTransport = options.transport === undefined;
   const transport = options.transport ?? createTransport({ urlPolicy });
   const emitter = new SenderEventEmitter(onError);
@@ -272,6 +320,8 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
     disableAfter,
     emitter,
     onError,
+    logger,
+    secrets: secretBox,
     concurrency: positiveInteger(dispatcherOptions.concurrency, 50, 'dispatcher.concurrency'),
     perEndpointConcurrency: positiveInteger(dispatcherOptions.perEndpointConcurrency, 10, 'dispatcher.perEndpointConcurrency'),
     timeoutMs,
@@ -282,15 +332,16 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
   });
   const wake = () => dispatcher.wake();
   const portalTokens = createPortalTokens({ secret: options.portalTokenSecret, now });
-  const endpoints = createEndpointsApi({ storage, catalog, urlPolicy, now, secretOverlapMs, wake });
+  const endpoints = createEndpointsApi({ storage, catalog, urlPolicy, now, secretOverlapMs, wake, secrets: secretBox });
 
-  /** Validates `data`, serialises it, and checks the envelope size. */
+  /** Validates `data` and serialises what the schema RETURNS (defaults filled, unknown keys stripped, transforms applied), then checks the envelope size. */
   async function preparePayload(type: unknown, data: unknown): Promise<string> {
     if (typeof type !== 'string' || !catalog.has(type)) {
       throw new SenderError('unknown_event', `Unknown event type "${String(type).slice(0, 128)}".`, { details: { field: 'type' } });
     }
+    let value: unknown;
     try {
-      await catalog.validate(type, data);
+      value = await catalog.validate(type, data);
     } catch (error) {
       if (WebhookPayloadError.isInstance(error)) {
         throw new SenderError('invalid_payload', error.message, { cause: error, details: { issues: error.issues.map((issue) => ({ path: issue.path.map(String), message: issue.message })) } });
@@ -299,7 +350,7 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
     }
     let payload: string | undefined;
     try {
-      payload = JSON.stringify(data);
+      payload = JSON.stringify(value);
     } catch (error) {
       throw new SenderError('invalid_payload', 'The payload cannot be serialised as JSON.', { cause: error });
     }
@@ -358,6 +409,11 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
 
     async sendTest(endpointId, type) {
       const endpoint = await endpoints.get(endpointId);
+      if (!endpoint.enabled) {
+        throw new SenderError('endpoint_disabled', `The endpoint is disabled (${endpoint.disabledReason ?? 'manual'}); enable it before sending a test event.`, {
+          details: { reason: endpoint.disabledReason },
+        });
+      }
       const candidates = type !== undefined ? [type as string] : [...endpoint.events, ...catalog.names];
       const chosen = candidates.find((name) => catalog.has(name) && catalog.definitions[name]?.example !== undefined);
       if (type !== undefined && !catalog.has(type)) throw new SenderError('unknown_event', `Unknown event type "${String(type).slice(0, 128)}".`, { details: { field: 'type' } });
@@ -460,6 +516,24 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
     },
     drain() {
       return dispatcher.drain();
+    },
+    async reencryptSecrets() {
+      let endpointCount = 0;
+      let rewritten = 0;
+      let cursor: string | undefined;
+      do {
+        const page = await storage.listEndpoints({ limit: 100, cursor });
+        for (const endpoint of page.items) {
+          endpointCount++;
+          for (const stored of (await storage.listSecrets(endpoint.id)) ?? []) {
+            if (!secretBox.needsReseal(stored.secret)) continue;
+            const sealed = secretBox.seal(endpoint.id, secretBox.open(endpoint.id, stored.secret));
+            if (await storage.replaceSecret({ endpointId: endpoint.id, from: stored.secret, to: sealed })) rewritten++;
+          }
+        }
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return { endpoints: endpointCount, secrets: rewritten };
     },
     async close() {
       unsubscribe?.();

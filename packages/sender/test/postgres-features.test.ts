@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 async function reset(): Promise<void> {
-  await pool.query(`TRUNCATE "${schema}".attempts, "${schema}".deliveries, "${schema}".messages, "${schema}".endpoint_secrets, "${schema}".endpoints`);
+  await pool.query(`TRUNCATE "${schema}".attempts, "${schema}".deliveries, "${schema}".messages, "${schema}".endpoint_secrets, "${schema}".endpoints, "${schema}".notifications`);
 }
 
 function endpoint(overrides: Partial<NewEndpoint> = {}): NewEndpoint {
@@ -72,13 +72,14 @@ describe('postgres options and migrations', () => {
       const starters = pools.map((own) => createPostgresStorage({ pool: own, schema: fresh }));
       await Promise.all(starters.map((starter) => starter.migrate()));
       await Promise.all(starters.map((starter) => starter.migrate()));
-      const extra = [{ version: 2, name: 'extra', sql: 'CREATE TABLE {{schema}}.extra_table (x integer)' }];
+      const extra = [{ version: 100, name: 'extra', sql: 'CREATE TABLE {{schema}}.extra_table (x integer)' }];
       const upgraded = pools.map((own) => createPostgresStorage({ pool: own, schema: fresh, migrations: extra }));
       await Promise.all(upgraded.map((starter) => starter.migrate()));
       const { rows } = await pool.query(`SELECT version, name FROM "${fresh}".schema_migrations ORDER BY version`);
       expect(rows).toEqual([
         { version: 1, name: 'initial' },
-        { version: 2, name: 'extra' },
+        { version: 2, name: 'notifications' },
+        { version: 100, name: 'extra' },
       ]);
       // The default `migrate: true` also migrates lazily on first use.
       const lazySchema = randomSchema('hooks_pgm');

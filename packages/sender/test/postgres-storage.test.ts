@@ -17,6 +17,6 @@ afterAll(async () => {
 });
 
 describeStorageConformance('postgres', async () => {
-  await pool.query(`TRUNCATE "${schema}".attempts, "${schema}".deliveries, "${schema}".messages, "${schema}".endpoint_secrets, "${schema}".endpoints RESTART IDENTITY`);
+  await pool.query(`TRUNCATE "${schema}".attempts, "${schema}".deliveries, "${schema}".messages, "${schema}".endpoint_secrets, "${schema}".endpoints, "${schema}".notifications RESTART IDENTITY`);
   return createPostgresStorage({ pool, schema, migrate: false });
 });

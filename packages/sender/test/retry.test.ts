@@ -19,22 +19,44 @@ describe('retry schedule', () => {
     for (const value of values) expect(value >= 77_760_000 && value <= 95_040_000).toBe(true);
   });
 
-  it('ends after 7 attempts within the default 3 days', () => {
+  it('never gives up by default, as the seed says: retried until success (disablement ends it)', () => {
     const options = resolveRetryOptions({ jitter: 0 });
-    const start = 0;
-    let now = start;
+    expect(options.maxAgeMs).toBe(Number.POSITIVE_INFINITY);
+    expect(options.maxAttempts).toBe(Number.POSITIVE_INFINITY);
+    let now = 0;
+    for (let attempt = 1; attempt <= 60; attempt++) {
+      const decision = decideRetry({ cycleAttempts: attempt, cycleStartedAt: 0, now, retryAfterMs: undefined }, options);
+      expect(decision.status).toBe('pending');
+      now = decision.nextAttemptAt as number;
+    }
+    // 4 scheduled delays, then every 24 h: 56 days of retries and still going.
+    expect(now).toBe(12_000 + 148_000 + 1_808_000 + 22_026_000 + 56 * 86_400_000);
+  });
+
+  it('ends after 7 attempts with a 3-day age cap, and accepts Infinity for both caps', () => {
+    const options = resolveRetryOptions({ jitter: 0, maxAgeMs: 3 * 86_400_000 });
+    let now = 0;
     let attempts = 0;
     for (;;) {
       attempts++;
-      const decision = decideRetry({ cycleAttempts: attempts, cycleStartedAt: start, now, retryAfterMs: undefined }, options);
+      const decision = decideRetry({ cycleAttempts: attempts, cycleStartedAt: 0, now, retryAfterMs: undefined }, options);
       if (decision.status === 'failed') break;
       now = decision.nextAttemptAt;
     }
     expect(attempts).toBe(7);
+    expect(resolveRetryOptions({ maxAgeMs: Number.POSITIVE_INFINITY, maxAttempts: Number.POSITIVE_INFINITY })).toMatchObject({ maxAgeMs: Number.POSITIVE_INFINITY, maxAttempts: Number.POSITIVE_INFINITY });
     expect(decideRetry({ cycleAttempts: 3, cycleStartedAt: 0, now: 0, retryAfterMs: undefined }, resolveRetryOptions({ jitter: 0, maxAttempts: 3 }))).toEqual({ status: 'failed', nextAttemptAt: null });
     // Retry-After longer than the schedule wins; shorter does not shorten it.
     expect(decideRetry({ cycleAttempts: 1, cycleStartedAt: 0, now: 0, retryAfterMs: 60_000 }, options)).toEqual({ status: 'pending', nextAttemptAt: 60_000 });
     expect(decideRetry({ cycleAttempts: 1, cycleStartedAt: 0, now: 0, retryAfterMs: 1_000 }, options)).toEqual({ status: 'pending', nextAttemptAt: 12_000 });
+  });
+
+  it('lets a Retry-After longer than the age cap postpone the retry, never cancel it', () => {
+    const options = resolveRetryOptions({ jitter: 0, maxAgeMs: 60_000 });
+    // One hour asked for, one minute of age allowed: retried after the hour, not failed.
+    expect(decideRetry({ cycleAttempts: 1, cycleStartedAt: 0, now: 0, retryAfterMs: 3_600_000 }, options)).toEqual({ status: 'pending', nextAttemptAt: 3_600_000 });
+    // The attempt after it (past the cap) failing again ends the delivery.
+    expect(decideRetry({ cycleAttempts: 2, cycleStartedAt: 0, now: 3_600_000, retryAfterMs: undefined }, options)).toEqual({ status: 'failed', nextAttemptAt: null });
   });
 
   it('reads Retry-After seconds and HTTP dates, ignoring junk', () => {
@@ -55,6 +77,7 @@ describe('retry schedule', () => {
     expect(() => resolveRetryOptions({ jitter: 2 })).toThrow(expect.objectContaining({ code: 'invalid_option' }));
     expect(() => resolveRetryOptions({ maxAttempts: 0 })).toThrow(expect.objectContaining({ code: 'invalid_option' }));
     expect(() => resolveRetryOptions({ maxAgeMs: Number.NaN })).toThrow(expect.objectContaining({ code: 'invalid_option' }));
+    expect(() => resolveRetryOptions({ maxAgeMs: Number.NEGATIVE_INFINITY })).toThrow(expect.objectContaining({ code: 'invalid_option' }));
     expect(() => makeSender({ dispatcher: { timeoutMs: 10_000, leaseMs: 5_000 } })).toThrow(expect.objectContaining({ code: 'invalid_option' }));
     expect(() => makeSender({ dispatcher: { concurrency: 0 } })).toThrow(expect.objectContaining({ code: 'invalid_option' }));
     expect(() => makeSender({ disablement: { disableAfter: 0 } })).toThrow(expect.objectContaining({ code: 'invalid_option' }));

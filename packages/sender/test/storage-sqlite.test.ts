@@ -18,7 +18,7 @@ describe('sqlite specifics', () => {
     const filename = join(directory, 'migrations.db');
     const first = createSqliteStorage({ filename });
     await first.close();
-    const second = createSqliteStorage({ filename, migrations: [{ version: 2, name: 'extra', sql: 'CREATE TABLE extra_table (x INTEGER)' }] });
+    const second = createSqliteStorage({ filename, migrations: [{ version: 100, name: 'extra', sql: 'CREATE TABLE extra_table (x INTEGER)' }] });
     await second.close();
     const db = new Database(filename, { readonly: true });
     try {
@@ -26,7 +26,8 @@ describe('sqlite specifics', () => {
       const rows = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all();
       expect(rows).toEqual([
         { version: 1, name: 'initial' },
-        { version: 2, name: 'extra' },
+        { version: 2, name: 'notifications and retention' },
+        { version: 100, name: 'extra' },
       ]);
     } finally {
       db.close();

@@ -1,5 +1,6 @@
 import { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type Logger, silentLogger } from '@hooks/core';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
 import { createSender, type SenderOptions } from '../src/sender';
 import { createMemoryStorage } from '../src/storage/memory';
@@ -87,7 +88,23 @@ export function createClock(start = Date.parse('2026-11-23T10:00:00.000Z')) {
 }
 
 /** The URL policy tests use: loopback http allowed. */
-export const LOOPBACK_POLICY = { allowHttp: true, allowPrivateNetworks: true } as const;
+export const LOOPBACK_POLICY = { allowHttp: true, allow: ['loopback'] } as const;
+
+/** One line a {@link RecordingLogger} received. */
+export interface LogLine {
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  fields: Record<string, unknown> | undefined;
+}
+
+/** A logger that keeps every line, for assertions (and for scanning output for secrets). */
+export function recordingLogger(): Logger & { lines: LogLine[]; text(): string } {
+  const lines: LogLine[] = [];
+  const add = (level: LogLine['level']) => (message: string, fields?: Record<string, unknown>) => {
+    lines.push({ level, message, fields });
+  };
+  return { lines, info: add('info'), warn: add('warn'), error: add('error'), text: () => lines.map((line) => `${line.level} ${line.message} ${JSON.stringify(line.fields ?? {})}`).join('\n') };
+}
 
 /** A valid payload of `registrant.created`. */
 export function registrantData(index = 0) {
@@ -109,6 +126,7 @@ export function makeSender(overrides: Partial<SenderOptions<typeof broadcastEven
     retry: { jitter: 0 },
     dispatcher: { timeoutMs: 2_000, leaseMs: 10_000, pollIntervalMs: 20 },
     onError: () => {},
+    logger: silentLogger,
     ...overrides,
   });
 }

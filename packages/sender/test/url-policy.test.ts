@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SenderError } from '../src/errors';
-import { assertEndpointUrl, classifyAddress, isBlockedAddress, isBlockedHostname, parseIPv4, parseIPv6 } from '../src/url-policy';
+import { makeSender } from './support';
+import { addressRange, assertEndpointUrl, classifyAddress, compileUrlPolicy, isBlockedAddress, isBlockedHostname, parseIPv4, parseIPv6 } from '../src/url-policy';
+import type { UrlPolicy } from '../src/url-policy';
 
 function codeOf(run: () => unknown): string {
   try {
@@ -137,8 +139,8 @@ describe('isBlockedAddress', () => {
     expect(isBlockedAddress(address)).toBe(false);
   });
 
-  it.each(['127.0.0.1', '10.0.0.1', '169.254.169.254', '::1', 'fd00:ec2::254', '::ffff:192.168.0.1', '100.64.1.1', 'fe80::1'])(
-    'allows private %s with allowPrivateNetworks',
+  it.each(['127.0.0.1', '10.0.0.1', '::1', 'fd12::1', '::ffff:192.168.0.1', '100.64.1.1', '198.18.0.1'])(
+    'allows private %s with the deprecated allowPrivateNetworks',
     (address) => {
       expect(isBlockedAddress(address, { allowPrivateNetworks: true })).toBe(false);
     },
@@ -148,11 +150,116 @@ describe('isBlockedAddress', () => {
     expect(isBlockedAddress(address, { allowPrivateNetworks: true })).toBe(true);
   });
 
+  it.each(['169.254.169.254', '169.254.170.2', 'fd00:ec2::254', '100.100.100.200', '192.0.0.192', '::ffff:169.254.169.254', 'fe80::1', '169.254.1.1'])(
+    'keeps link-local and metadata %s blocked with the deprecated allowPrivateNetworks',
+    (address) => {
+      expect(isBlockedAddress(address, { allowPrivateNetworks: true })).toBe(true);
+    },
+  );
+
   it('classifies addresses', () => {
     expect(classifyAddress('8.8.8.8')).toBe('public');
     expect(classifyAddress('10.0.0.1')).toBe('private');
     expect(classifyAddress('224.0.0.1')).toBe('never');
     expect(classifyAddress('nope')).toBe('invalid');
+  });
+});
+
+describe('granular URL policy (allow)', () => {
+  const cases: Array<[address: string, allow: UrlPolicy['allow'], blocked: boolean]> = [
+    // loopback only: every spelling of loopback, nothing else
+    ['127.0.0.1', ['loopback'], false],
+    ['127.0.0.2', ['loopback'], false],
+    ['::1', ['loopback'], false],
+    ['[::1]', ['loopback'], false],
+    ['::ffff:127.0.0.1', ['loopback'], false],
+    ['0x7f.1', ['loopback'], false],
+    ['10.0.0.1', ['loopback'], true],
+    ['192.168.1.1', ['loopback'], true],
+    ['169.254.169.254', ['loopback'], true],
+    ['fd00:ec2::254', ['loopback'], true],
+    // named ranges
+    ['10.1.2.3', ['private'], false],
+    ['fd12::1', ['private'], false],
+    ['fd00:ec2::254', ['private'], true],
+    ['100.64.0.1', ['carrier-grade-nat'], false],
+    ['100.100.100.200', ['carrier-grade-nat'], true],
+    ['169.254.1.1', ['link-local'], false],
+    ['fe80::1', ['link-local'], false],
+    ['169.254.169.254', ['link-local'], true],
+    ['169.254.170.2', ['link-local'], true],
+    ['169.254.169.254', ['metadata'], false],
+    ['fd00:ec2::254', ['metadata'], false],
+    ['100.100.100.200', ['metadata'], false],
+    ['192.0.0.192', ['metadata'], false],
+    ['198.18.0.1', ['reserved'], false],
+    // CIDR blocks and single addresses
+    ['10.20.1.1', ['10.20.0.0/16'], false],
+    ['10.21.0.1', ['10.20.0.0/16'], true],
+    ['::ffff:10.20.1.1', ['10.20.0.0/16'], false],
+    ['fd12:3456::9', ['fd12:3456::/32'], false],
+    ['fd12:3457::9', ['fd12:3456::/32'], true],
+    ['192.168.7.7', ['192.168.7.7'], false],
+    ['192.168.7.8', ['192.168.7.7'], true],
+    // metadata needs its name or its exact address, never a wider block
+    ['169.254.169.254', ['169.254.0.0/16'], true],
+    ['169.254.169.254', ['169.254.169.254/32'], false],
+    ['169.254.169.254', ['169.254.169.254'], false],
+    ['100.100.100.200', ['100.64.0.0/10'], true],
+    // never: whatever is allowed
+    ['0.0.0.0', ['loopback', 'private', 'link-local', 'metadata', 'reserved', 'carrier-grade-nat', '0.0.0.0/0'], true],
+    ['224.0.0.1', ['0.0.0.0/0'], true],
+    ['255.255.255.255', ['0.0.0.0/0'], true],
+    ['::', ['::/0'], true],
+    ['ff02::1', ['::/0'], true],
+  ];
+
+  it.each(cases)('%s with allow %j → blocked %s', (address, allow, blocked) => {
+    expect(isBlockedAddress(address, { allow })).toBe(blocked);
+  });
+
+  it('names the range of an address', () => {
+    expect(addressRange('127.0.0.9')).toBe('loopback');
+    expect(addressRange('[::ffff:169.254.169.254]')).toBe('metadata');
+    expect(addressRange('fe80::1%eth0')).toBe('link-local');
+    expect(addressRange('8.8.8.8')).toBe('public');
+    expect(addressRange('239.1.1.1')).toBe('never');
+    expect(addressRange('nope')).toBe('invalid');
+  });
+
+  it('allows localhost names with loopback and metadata names only with metadata', () => {
+    expect(isBlockedHostname('localhost', { allow: ['loopback'] })).toBe(false);
+    expect(isBlockedHostname('api.localhost', { allow: ['loopback'] })).toBe(false);
+    expect(isBlockedHostname('metadata.google.internal', { allow: ['loopback', 'private', 'link-local'] })).toBe(true);
+    expect(isBlockedHostname('metadata.google.internal', { allow: ['metadata'] })).toBe(false);
+    expect(isBlockedHostname('localhost', { allowPrivateNetworks: true })).toBe(false);
+    expect(isBlockedHostname('metadata.google.internal', { allowPrivateNetworks: true })).toBe(true);
+  });
+
+  it.each([
+    [{ allow: ['loopbak'] }, 'loopbak'],
+    [{ allow: ['10.0.0.0/33'] }, '10.0.0.0/33'],
+    [{ allow: ['999.1.1.1'] }, '999.1.1.1'],
+    [{ allow: [42] }, '42'],
+    [{ allow: 'loopback' }, 'list'],
+    [{ allowHttp: 'yes' }, 'allowHttp'],
+    [{ allowPrivateNetworks: 1 }, 'allowPrivateNetworks'],
+  ])('answers a bad policy %j with invalid_option naming the problem', (policy, mentioned) => {
+    let error: unknown;
+    try {
+      compileUrlPolicy(policy as unknown as UrlPolicy);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(SenderError.isInstance(error) && error.code).toBe('invalid_option');
+    expect((error as Error).message).toContain(mentioned);
+    expect(() => makeSender({ urlPolicy: policy as unknown as UrlPolicy })).toThrow(expect.objectContaining({ code: 'invalid_option' }));
+  });
+
+  it('compiles a policy once and allows the deprecated switch with a warning', () => {
+    const policy: UrlPolicy = { allow: ['loopback'] };
+    expect(compileUrlPolicy(policy)).toBe(compileUrlPolicy(policy));
+    expect(compileUrlPolicy({ allowPrivateNetworks: true }).usesDeprecatedSwitch).toBe(true);
   });
 });
 
@@ -267,7 +374,7 @@ describe('isBlockedAddress properties', () => {
 });
 
 describe('assertEndpointUrl', () => {
-  const table: Array<[url: string, policy: { allowHttp?: boolean; allowPrivateNetworks?: boolean }, expected: string]> = [
+  const table: Array<[url: string, policy: UrlPolicy, expected: string]> = [
     ['https://example.com/webhooks', {}, 'ok'],
     ['https://example.com:8443/a?b=c#d', {}, 'ok'],
     ['https://8.8.8.8/hook', {}, 'ok'],
@@ -327,12 +434,72 @@ describe('assertEndpointUrl', () => {
     ['https://metadata.google.internal/computeMetadata/v1/', {}, 'blocked_address'],
     ['https://metadata.google.internal./', {}, 'blocked_address'],
     ['https://localhost/', { allowPrivateNetworks: true }, 'ok'],
+    ['https://localhost/', { allow: ['loopback'] }, 'ok'],
+    ['https://127.0.0.2/', { allow: ['loopback'] }, 'ok'],
+    ['https://[::1]/', { allow: ['loopback'] }, 'ok'],
+    ['https://[::ffff:127.0.0.1]/', { allow: ['loopback'] }, 'ok'],
+    ['https://10.0.0.8/', { allow: ['loopback'] }, 'blocked_address'],
+    ['https://169.254.169.254/', { allowPrivateNetworks: true }, 'blocked_address'],
+    ['https://[fd00:ec2::254]/', { allowPrivateNetworks: true }, 'blocked_address'],
+    ['https://100.100.100.200/', { allowPrivateNetworks: true }, 'blocked_address'],
+    ['https://metadata.google.internal/', { allowPrivateNetworks: true }, 'blocked_address'],
+    ['https://169.254.169.254/', { allow: ['link-local'] }, 'blocked_address'],
+    ['https://169.254.169.254/', { allow: ['metadata'] }, 'ok'],
     ['https://localhost.example.com/', {}, 'ok'],
     ['https://mylocalhost/', {}, 'ok'],
   ];
 
-  it.each(table)('%s %j → %s', (url, policy, expected) => {
+  it.each(table)('%s %j → %s', (url, policy: UrlPolicy, expected) => {
     expect(codeOf(() => assertEndpointUrl(url, policy))).toBe(expected);
+  });
+
+  // The WHATWG parser would silently repair each of these; the sender refuses them instead.
+  const refused: Array<[url: string, reason: string]> = [
+    ['https:///path', 'missing_host'],
+    ['https:///example.com/path', 'missing_host'],
+    ['https://', 'missing_host'],
+    ['https://?x=1', 'missing_host'],
+    ['https:example.com/path', 'missing_slashes'],
+    ['https:/example.com/path', 'missing_slashes'],
+    ['https://exa\nmple.com/', 'control_character'],
+    ['https://example.com/a\r\nX-Injected: 1', 'control_character'],
+    ['https://example.com/\tpath', 'control_character'],
+    ['https://example.com/\u0000', 'control_character'],
+    ['https://example.com/\u007f', 'control_character'],
+    ['https://example.com/\u0085', 'control_character'],
+    ['\u0001https://example.com/', 'control_character'],
+    [' https://example.com/', 'whitespace'],
+    ['https://example.com/ ', 'whitespace'],
+    ['https://example.com/a b', 'whitespace'],
+    ['https://example.com/a\u00a0b', 'whitespace'],
+    ['https:\\\\example.com\\path', 'backslash'],
+    ['https://example.com\\path', 'backslash'],
+    ['https://@example.com/', 'credentials'],
+    ['https://user@example.com/', 'credentials'],
+    ['example.com/hooks', 'not_absolute'],
+    ['ftp://example.com/', 'unsupported_scheme'],
+  ];
+
+  it.each(refused)('refuses %j with invalid_url (%s) instead of rewriting it', (url, reason) => {
+    let error: unknown;
+    try {
+      assertEndpointUrl(url);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(SenderError.isInstance(error) && error.code).toBe('invalid_url');
+    expect((error as SenderError).details?.reason).toBe(reason);
+  });
+
+  it('refuses a tab, CR or LF inserted anywhere in a valid URL', () => {
+    fc.assert(
+      fc.property(fc.webUrl({ validSchemes: ['https'] }), fc.nat(), fc.constantFrom('\t', '\r', '\n', '\r\n'), (url, at, character) => {
+        const position = at % (url.length + 1);
+        const broken = `${url.slice(0, position)}${character}${url.slice(position)}`;
+        expect(codeOf(() => assertEndpointUrl(broken))).toBe('invalid_url');
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('returns the parsed URL', () => {

@@ -1,5 +1,6 @@
+import { createId } from '@hooks/core/internal';
 import { SenderError } from '../errors';
-import type { StoredDelivery, StoredEndpoint, StoredMessage } from './types';
+import type { EndpointEffect, PruneOptions, StoredDelivery, StoredEndpoint, StoredMessage, StoredNotification } from './types';
 
 /** Largest page an adapter returns. */
 export const MAX_PAGE_SIZE = 1000;
@@ -46,4 +47,50 @@ export function copyMessage(message: StoredMessage): StoredMessage {
 /** A copy of a delivery. */
 export function copyDelivery(delivery: StoredDelivery): StoredDelivery {
   return { ...delivery };
+}
+
+/** A copy of a notification. */
+export function copyNotification(notification: StoredNotification): StoredNotification {
+  return { ...notification, endpoint: copyEndpoint(notification.endpoint) };
+}
+
+/**
+ * The owner notifications an attempt causes (see `Storage.finishAttempt`), for adapters that
+ * decide in code (memory, SQLite); PostgreSQL decides the same in SQL.
+ */
+export function notificationsFor(input: { before: StoredEndpoint; after: StoredEndpoint; effect: EndpointEffect; disabled: boolean; now: number }): StoredNotification[] {
+  const { before, after, effect, disabled, now } = input;
+  const make = (type: StoredNotification['type'], failures: number, reason: string | null): StoredNotification => ({
+    id: createId('ntf', now),
+    type,
+    endpointId: after.id,
+    tenant: after.tenant,
+    endpoint: copyEndpoint(after),
+    failures,
+    reason,
+    createdAt: now,
+    attempts: 0,
+  });
+  if (effect.success) {
+    return effect.recoveredAfter !== undefined && before.consecutiveFailures >= effect.recoveredAfter ? [make('endpoint.recovered', before.consecutiveFailures, null)] : [];
+  }
+  if (disabled) return [make('endpoint.disabled', after.consecutiveFailures, after.disabledReason ?? 'consecutive_failures')];
+  if (effect.notifyAfter?.includes(after.consecutiveFailures)) return [make('endpoint.failing', after.consecutiveFailures, null)];
+  return [];
+}
+
+/** Checks prune options; shared so every adapter answers bad input alike. */
+export function checkPruneOptions(options: PruneOptions): Required<PruneOptions> {
+  const batchSize = options?.batchSize ?? 500;
+  const maxBatches = options?.maxBatches ?? Number.POSITIVE_INFINITY;
+  if (typeof options?.olderThan !== 'number' || !Number.isFinite(options.olderThan)) {
+    throw new SenderError('invalid_input', 'prune needs olderThan: a time in unix milliseconds.', { details: { field: 'olderThan' } });
+  }
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
+    throw new SenderError('invalid_input', 'prune batchSize must be a whole number from 1 to 10000.', { details: { field: 'batchSize' } });
+  }
+  if (!(maxBatches === Number.POSITIVE_INFINITY || (Number.isInteger(maxBatches) && maxBatches >= 1))) {
+    throw new SenderError('invalid_input', 'prune maxBatches must be a whole number >= 1 or Infinity.', { details: { field: 'maxBatches' } });
+  }
+  return { olderThan: options.olderThan, batchSize, maxBatches };
 }

@@ -1,9 +1,10 @@
 import { createId } from '@hooks/core/internal';
 import { SenderError } from '../errors';
-import { checkLimit, copyDelivery, copyEndpoint, copyMessage, decodeCursor, encodeCursor, subscribes } from './common';
+import { checkLimit, checkPruneOptions, copyDelivery, copyEndpoint, copyMessage, copyNotification, decodeCursor, encodeCursor, notificationsFor, subscribes } from './common';
 import type {
   AttemptQuery,
   ClaimInput,
+  ClaimNotificationsInput,
   ClaimedDelivery,
   DeliveryQuery,
   EndpointPatch,
@@ -14,19 +15,32 @@ import type {
   FinishAttemptResult,
   MessageQuery,
   NewEndpoint,
+  PruneOptions,
+  PruneResult,
+  ReplaceSecretInput,
   RotateSecretInput,
+  SettleNotificationInput,
   Storage,
   StoragePage,
   StoredAttempt,
   StoredDelivery,
   StoredEndpoint,
   StoredMessage,
+  StoredNotification,
   StoredSecret,
 } from './types';
 
 interface Row<T> {
   sequence: number;
   value: T;
+}
+
+interface NotificationRow {
+  sequence: number;
+  value: StoredNotification;
+  /** When it can next be claimed; null once delivered. */
+  dueAt: number | null;
+  leaseOwner: string | null;
 }
 
 /**
@@ -49,6 +63,7 @@ export function createMemoryStorage(): Storage {
   // In-flight deliveries only (few): live leases are counted from here, not from the whole queue.
   const inFlightRows = new Map<string, Row<StoredDelivery>>();
   const attemptOrder: Row<StoredAttempt>[] = [];
+  const notifications: NotificationRow[] = [];
 
   function open(): void {
     if (closed) throw new SenderError('storage_error', 'The storage is closed.');
@@ -128,7 +143,17 @@ export function createMemoryStorage(): Storage {
         if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
       }
       next.updatedAt = now;
+      const resumed = !row.value.enabled && next.enabled;
       row.value = copyEndpoint(next);
+      if (resumed) {
+        // Waiting deliveries resume at once, not at a retry time planned before the disablement.
+        for (const delivery of active.values()) {
+          if (delivery.value.endpointId === id && delivery.value.status === 'pending' && (delivery.value.nextAttemptAt ?? now) > now) {
+            delivery.value.nextAttemptAt = now;
+            delivery.value.updatedAt = now;
+          }
+        }
+      }
       return copyEndpoint(row.value);
     },
 
@@ -173,6 +198,15 @@ export function createMemoryStorage(): Storage {
         .filter((secret) => secret.expiresAt !== null && secret.expiresAt > input.now)
         .sort((a, b) => b.createdAt - a.createdAt);
       secrets.set(input.endpointId, [{ secret: input.secret, createdAt: input.now, expiresAt: null }, ...kept]);
+      return true;
+    },
+
+    async replaceSecret(input: ReplaceSecretInput) {
+      open();
+      const list = secrets.get(input.endpointId);
+      const found = list?.find((secret) => secret.secret === input.from);
+      if (!found) return false;
+      found.secret = input.to;
       return true;
     },
 
@@ -299,7 +333,14 @@ export function createMemoryStorage(): Storage {
       if (row) attemptOrder.push({ sequence: ++sequence, value: { ...input.attempt, id: input.attempt.id ?? createId('att', now), responseHeaders: { ...input.attempt.responseHeaders } } });
       const previousFailures = endpointRow?.value.consecutiveFailures ?? 0;
       if (row?.value.status !== 'in_flight' || row.value.leaseOwner !== input.owner) {
-        return { applied: false, delivery: row ? copyDelivery(row.value) : undefined, endpoint: endpointRow ? copyEndpoint(endpointRow.value) : undefined, previousFailures, disabled: false };
+        return {
+          applied: false,
+          delivery: row ? copyDelivery(row.value) : undefined,
+          endpoint: endpointRow ? copyEndpoint(endpointRow.value) : undefined,
+          previousFailures,
+          disabled: false,
+          notifications: [],
+        };
       }
       const delivery = row.value;
       delivery.status = input.next.status;
@@ -312,7 +353,9 @@ export function createMemoryStorage(): Storage {
       delivery.updatedAt = now;
       endActive(row);
       let disabled = false;
+      const recorded: StoredNotification[] = [];
       if (endpointRow) {
+        const before = endpointRow.value;
         const endpoint = { ...endpointRow.value };
         const effect = input.endpoint;
         if (effect.success) {
@@ -330,8 +373,12 @@ export function createMemoryStorage(): Storage {
         }
         endpoint.updatedAt = now;
         endpointRow.value = endpoint;
+        for (const notification of notificationsFor({ before, after: endpoint, effect: input.endpoint, disabled, now })) {
+          notifications.push({ sequence: ++sequence, value: notification, dueAt: now, leaseOwner: null });
+          recorded.push(copyNotification(notification));
+        }
       }
-      return { applied: true, delivery: copyDelivery(delivery), endpoint: endpointRow ? copyEndpoint(endpointRow.value) : undefined, previousFailures, disabled };
+      return { applied: true, delivery: copyDelivery(delivery), endpoint: endpointRow ? copyEndpoint(endpointRow.value) : undefined, previousFailures, disabled, notifications: recorded };
     },
 
     async releaseDeliveries(owner, options) {
@@ -419,6 +466,74 @@ export function createMemoryStorage(): Storage {
           (query.until === undefined || attempt.startedAt < query.until),
         (attempt) => ({ ...attempt, responseHeaders: { ...attempt.responseHeaders } }),
       );
+    },
+
+    async claimNotifications(input: ClaimNotificationsInput) {
+      open();
+      const claimed: StoredNotification[] = [];
+      const types = new Set<string>(input.types);
+      for (const row of notifications) {
+        if (claimed.length >= input.limit) break;
+        if (row.dueAt === null || row.dueAt > input.now || !types.has(row.value.type)) continue;
+        row.dueAt = input.now + input.leaseMs;
+        row.leaseOwner = input.owner;
+        row.value.attempts += 1;
+        claimed.push(copyNotification(row.value));
+      }
+      return claimed;
+    },
+
+    async settleNotification(input: SettleNotificationInput) {
+      open();
+      const row = notifications.find((candidate) => candidate.value.id === input.id);
+      if (!row || row.leaseOwner !== input.owner || row.dueAt === null) return false;
+      row.leaseOwner = null;
+      row.dueAt = input.delivered ? null : (input.retryAt ?? input.now);
+      return true;
+    },
+
+    async migrate() {
+      open();
+    },
+
+    async prune(options: PruneOptions): Promise<PruneResult> {
+      open();
+      const { olderThan, batchSize, maxBatches } = checkPruneOptions(options);
+      const total: PruneResult = { messages: 0, deliveries: 0, attempts: 0, notifications: 0, batches: 0 };
+      const finished = (id: string) => (deliveriesByMessage.get(id) ?? []).every((row) => row.value.status === 'succeeded' || row.value.status === 'failed');
+      while (total.batches < maxBatches) {
+        const picked = messageOrder.filter((row) => row.value.createdAt < olderThan && finished(row.value.id)).slice(0, batchSize);
+        total.batches++;
+        const gone = new Set(picked.map((row) => row.value.id));
+        const goneDeliveries = new Set<string>();
+        for (const row of picked) {
+          messages.delete(row.value.id);
+          if (row.value.idempotencyKey !== null) idempotency.delete(`${row.value.tenant}\u0000${row.value.idempotencyKey}`);
+          for (const delivery of deliveriesByMessage.get(row.value.id) ?? []) {
+            goneDeliveries.add(delivery.value.id);
+            deliveries.delete(delivery.value.id);
+          }
+          deliveriesByMessage.delete(row.value.id);
+        }
+        if (gone.size > 0) {
+          for (let index = messageOrder.length - 1; index >= 0; index--) if (gone.has((messageOrder[index] as Row<StoredMessage>).value.id)) messageOrder.splice(index, 1);
+          for (let index = deliveryOrder.length - 1; index >= 0; index--) if (goneDeliveries.has((deliveryOrder[index] as Row<StoredDelivery>).value.id)) deliveryOrder.splice(index, 1);
+          const before = attemptOrder.length;
+          for (let index = attemptOrder.length - 1; index >= 0; index--) if (goneDeliveries.has((attemptOrder[index] as Row<StoredAttempt>).value.deliveryId)) attemptOrder.splice(index, 1);
+          total.attempts += before - attemptOrder.length;
+        }
+        total.messages += gone.size;
+        total.deliveries += goneDeliveries.size;
+        if (picked.length < batchSize) break;
+      }
+      for (let index = notifications.length - 1; index >= 0; index--) {
+        const row = notifications[index] as NotificationRow;
+        if (row.dueAt === null && row.value.createdAt < olderThan) {
+          notifications.splice(index, 1);
+          total.notifications++;
+        }
+      }
+      return total;
     },
 
     async close() {

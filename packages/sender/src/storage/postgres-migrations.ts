@@ -121,4 +121,32 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX attempts_message ON {{schema}}.attempts (message_id);
     `,
   },
+  {
+    version: 2,
+    name: 'notifications',
+    sql: `
+      -- Owner notifications (endpoint.failing / disabled / recovered), written in the transaction of
+      -- the attempt that caused them and handed to the host at least once, by any process (an
+      -- outbox). due_at is when one can next be claimed (the lease end while claimed), NULL once
+      -- delivered; the partial index keeps delivered ones out of every claim.
+      CREATE TABLE {{schema}}.notifications (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        type text NOT NULL,
+        endpoint_id text NOT NULL,
+        tenant text NOT NULL,
+        endpoint json NOT NULL,
+        failures integer NOT NULL,
+        reason text,
+        created_at bigint NOT NULL,
+        due_at bigint,
+        lease_owner text,
+        attempts integer NOT NULL DEFAULT 0,
+        last_error text,
+        delivered_at bigint
+      );
+      CREATE INDEX notifications_due ON {{schema}}.notifications (due_at, seq) WHERE due_at IS NOT NULL;
+      CREATE INDEX notifications_created ON {{schema}}.notifications (created_at) WHERE due_at IS NULL;
+    `,
+  },
 ];

@@ -1,11 +1,12 @@
 import { createId } from '@hooks/core/internal';
 import { SenderError } from '../errors';
-import { checkLimit, decodeCursor, encodeCursor } from './common';
-import { type SqlRow as Row, num, numOrNull, textOrNull, toAttempt, toDelivery, toEndpoint, toMessage } from './sql-rows';
+import { checkLimit, checkPruneOptions, decodeCursor, encodeCursor } from './common';
+import { type SqlRow as Row, num, numOrNull, toAttempt, toDelivery, toEndpoint, toMessage, toNotification } from './sql-rows';
 import { POSTGRES_MIGRATIONS, type PostgresMigration } from './postgres-migrations';
 import type {
   AttemptQuery,
   ClaimInput,
+  ClaimNotificationsInput,
   ClaimedDelivery,
   DeliveryQuery,
   EndpointPatch,
@@ -16,13 +17,20 @@ import type {
   FinishAttemptResult,
   MessageQuery,
   NewEndpoint,
+  PruneOptions,
+  PruneResult,
+  ReplaceSecretInput,
   RotateSecretInput,
+  SettleNotificationInput,
   Storage,
   StoragePage,
   StoredAttempt,
   StoredEndpoint,
+  StoredNotification,
   StoredSecret,
 } from './types';
+
+export type { PruneOptions, PruneResult } from './types';
 
 // Structural types, so the published declarations do not need @types/pg; a `pg` Pool,
 // PoolClient and Client all fit them.
@@ -85,28 +93,6 @@ export interface PostgresEnqueueOptions {
    * (transactional outbox). The adapter never commits it.
    */
   transaction?: PostgresQueryable | undefined;
-}
-
-/** Input of {@link PostgresStorage.prune}. */
-export interface PruneOptions {
-  /** Delete messages created before this time (unix ms), with their deliveries and attempts, once every delivery of the message has finished. */
-  olderThan: number;
-  /** Messages deleted per transaction; smaller batches hold locks for less time. @default 500 */
-  batchSize?: number;
-  /** Stop after this many batches (the next call continues). @default Infinity */
-  maxBatches?: number;
-}
-
-/** Result of {@link PostgresStorage.prune}. */
-export interface PruneResult {
-  /** Messages deleted. */
-  messages: number;
-  /** Deliveries deleted. */
-  deliveries: number;
-  /** Attempts deleted. */
-  attempts: number;
-  /** Transactions used. */
-  batches: number;
 }
 
 /** The PostgreSQL storage: a {@link Storage} plus migrations, the transactional outbox, wake-ups and retention. */
@@ -507,6 +493,14 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
         }
         next.updatedAt = now;
         const { rows } = await client.query(UPDATE_ENDPOINT, endpointValues(next));
+        if (!current.enabled && next.enabled) {
+          // Waiting deliveries resume at once, not at a retry time planned before the disablement.
+          const resumed = await client.query(
+            `UPDATE ${S}.deliveries SET next_attempt_at = $2, due_at = $2, updated_at = $2 WHERE endpoint_id = $1 AND status = 'pending' AND next_attempt_at > $2`,
+            [id, now],
+          );
+          if ((resumed.rowCount ?? 0) > 0) await notify(client);
+        }
         return rows[0] ? toEndpoint(rows[0]) : undefined;
       });
     },
@@ -544,6 +538,16 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
         await client.query(`INSERT INTO ${S}.endpoint_secrets (endpoint_id, secret, created_at, expires_at) VALUES ($1, $2, $3, NULL)`, [input.endpointId, input.secret, input.now]);
         return true;
       });
+    },
+
+    async replaceSecret(input: ReplaceSecretInput) {
+      const current = await ready();
+      try {
+        const result = await current.query(`UPDATE ${S}.endpoint_secrets SET secret = $3 WHERE endpoint_id = $1 AND secret = $2`, [input.endpointId, input.from, input.to]);
+        return (result.rowCount ?? 0) > 0;
+      } catch (error) {
+        throw toSenderError(error);
+      }
     },
 
     async enqueueMessage(input: EnqueueInput, enqueueOptions?: PostgresEnqueueOptions): Promise<EnqueueResult> {
@@ -682,11 +686,21 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
       // apply the outcome if the lease is still ours, and update the endpoint. A success on a
       // healthy endpoint leaves the endpoint row alone, so many dispatchers finishing attempts of
       // one endpoint never queue on its row lock; a failure locks it to count exactly.
+      // The owner notification this attempt causes is inserted by the same statement (`notice`),
+      // so it commits with the attempt or not at all.
+      const noticeColumns = `INSERT INTO ${S}.notifications (id, type, endpoint_id, tenant, endpoint, failures, reason, created_at, due_at, attempts)`;
       const endpointUpdate = effect.success
         ? `endpoint_after AS (
              UPDATE ${S}.endpoints e SET consecutive_failures = 0, paused_until = NULL, updated_at = $16
-             WHERE e.id = $4 AND EXISTS (SELECT 1 FROM applied) AND (e.consecutive_failures <> 0 OR e.paused_until IS NOT NULL)
-             RETURNING e.*, NULL::integer AS previous, false AS disabled
+             FROM (SELECT id, consecutive_failures FROM ${S}.endpoints WHERE id = $4) old
+             WHERE e.id = old.id AND EXISTS (SELECT 1 FROM applied) AND (e.consecutive_failures <> 0 OR e.paused_until IS NOT NULL)
+             RETURNING e.*, old.consecutive_failures AS previous, false AS disabled
+           ),
+           notice AS (
+             ${noticeColumns}
+             SELECT $18, 'endpoint.recovered', a.id, a.tenant, row_to_json(a), a.previous, NULL, $16, $16, 0
+             FROM endpoint_after a WHERE $17::integer IS NOT NULL AND a.previous >= $17::integer
+             RETURNING *
            )`
         : `old AS (SELECT id, consecutive_failures, enabled FROM ${S}.endpoints WHERE id = $4 AND EXISTS (SELECT 1 FROM applied) FOR UPDATE),
            endpoint_after AS (
@@ -698,6 +712,13 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
                updated_at = $16
              FROM old WHERE e.id = old.id
              RETURNING e.*, old.consecutive_failures AS previous, (old.enabled AND NOT e.enabled) AS disabled
+           ),
+           notice AS (
+             ${noticeColumns}
+             SELECT $21, CASE WHEN a.disabled THEN 'endpoint.disabled' ELSE 'endpoint.failing' END, a.id, a.tenant, row_to_json(a), a.consecutive_failures,
+               CASE WHEN a.disabled THEN a.disabled_reason END, $16, $16, 0
+             FROM endpoint_after a WHERE a.disabled OR a.consecutive_failures = ANY($20::integer[])
+             RETURNING *
            )`;
       const values: unknown[] = [
         input.deliveryId,
@@ -717,7 +738,9 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
         next,
         now,
       ];
-      if (!effect.success) values.push(effect.disableReason ?? null, effect.disableAfter ?? 2_147_483_647, effect.pauseUntil ?? null);
+      const notificationId = createId('ntf', now);
+      if (effect.success) values.push(effect.recoveredAfter ?? null, notificationId);
+      else values.push(effect.disableReason ?? null, effect.disableAfter ?? 2_147_483_647, effect.pauseUntil ?? null, [...(effect.notifyAfter ?? [])], notificationId);
       const sql = `WITH current AS (SELECT * FROM ${S}.deliveries WHERE id = $1 FOR UPDATE),
         logged AS (
           INSERT INTO ${S}.attempts (id, delivery_id, message_id, endpoint_id, number, started_at, duration_ms, status_code, response_headers, response_body, error_code, success)
@@ -733,7 +756,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
         endpoint_before AS (SELECT * FROM ${S}.endpoints WHERE id = $4)
         SELECT (SELECT row_to_json(applied) FROM applied) AS applied, (SELECT row_to_json(current) FROM current) AS current,
           (SELECT row_to_json(endpoint_after) FROM endpoint_after) AS endpoint_after, (SELECT row_to_json(endpoint_before) FROM endpoint_before) AS endpoint_before,
-          (SELECT count(*) FROM logged)::int AS logged`;
+          (SELECT row_to_json(notice) FROM notice) AS notice, (SELECT count(*) FROM logged)::int AS logged`;
       const current = await ready();
       let row: Row;
       try {
@@ -744,7 +767,14 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
       const before = row.endpoint_before ? toEndpoint(row.endpoint_before as Row) : undefined;
       const after = row.endpoint_after as Row | null;
       if (!row.applied) {
-        return { applied: false, delivery: row.current ? toDelivery(row.current as Row) : undefined, endpoint: before, previousFailures: before?.consecutiveFailures ?? 0, disabled: false };
+        return {
+          applied: false,
+          delivery: row.current ? toDelivery(row.current as Row) : undefined,
+          endpoint: before,
+          previousFailures: before?.consecutiveFailures ?? 0,
+          disabled: false,
+          notifications: [],
+        };
       }
       return {
         applied: true,
@@ -752,6 +782,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
         endpoint: after ? toEndpoint(after) : before,
         previousFailures: after && after.previous !== null ? num(after.previous) : (before?.consecutiveFailures ?? 0),
         disabled: after?.disabled === true,
+        notifications: row.notice ? [toNotification(row.notice as Row)] : [],
       };
     },
 
@@ -857,13 +888,8 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     },
 
     async prune(pruneOptions: PruneOptions): Promise<PruneResult> {
-      const batchSize = pruneOptions?.batchSize ?? 500;
-      const maxBatches = pruneOptions?.maxBatches ?? Number.POSITIVE_INFINITY;
-      if (!Number.isFinite(pruneOptions?.olderThan)) throw new SenderError('invalid_input', 'prune needs olderThan: a time in unix milliseconds.', { details: { field: 'olderThan' } });
-      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
-        throw new SenderError('invalid_input', 'prune batchSize must be a whole number from 1 to 10000.', { details: { field: 'batchSize' } });
-      }
-      const total: PruneResult = { messages: 0, deliveries: 0, attempts: 0, batches: 0 };
+      const { olderThan, batchSize, maxBatches } = checkPruneOptions(pruneOptions);
+      const total: PruneResult = { messages: 0, deliveries: 0, attempts: 0, notifications: 0, batches: 0 };
       while (total.batches < maxBatches) {
         // One short transaction per batch; SKIP LOCKED steps around rows another process is using.
         const batch = await transaction(async (client) => {
@@ -871,7 +897,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
             `SELECT m.id FROM ${S}.messages m WHERE m.created_at < $1
                AND NOT EXISTS (SELECT 1 FROM ${S}.deliveries d WHERE d.message_id = m.id AND d.status IN ('pending', 'in_flight'))
              ORDER BY m.created_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
-            [pruneOptions.olderThan, batchSize],
+            [olderThan, batchSize],
           );
           const ids = picked.rows.map((row) => row.id as string);
           if (ids.length === 0) return { messages: 0, deliveries: 0, attempts: 0, picked: 0 };
@@ -891,7 +917,36 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
         total.attempts += batch.attempts;
         if (batch.picked < batchSize) break;
       }
+      const notices = await transaction((client) => client.query(`DELETE FROM ${S}.notifications WHERE due_at IS NULL AND created_at < $1`, [olderThan]));
+      total.notifications = notices.rowCount ?? 0;
       return total;
+    },
+
+    async claimNotifications(input: ClaimNotificationsInput): Promise<StoredNotification[]> {
+      if (input.limit < 1 || input.types.length === 0) return [];
+      const rows = await read(
+        `WITH due AS (
+           SELECT id FROM ${S}.notifications WHERE due_at IS NOT NULL AND due_at <= $1 AND type = ANY($2::text[]) ORDER BY due_at, seq LIMIT $3 FOR UPDATE SKIP LOCKED
+         )
+         UPDATE ${S}.notifications n SET due_at = $4, lease_owner = $5, attempts = n.attempts + 1 FROM due WHERE n.id = due.id RETURNING n.*`,
+        [input.now, [...input.types], input.limit, input.now + input.leaseMs, input.owner],
+      );
+      return rows.sort((a, b) => num(a.seq) - num(b.seq)).map(toNotification);
+    },
+
+    async settleNotification(input: SettleNotificationInput) {
+      const rows = input.delivered
+        ? await read(
+            `UPDATE ${S}.notifications SET due_at = NULL, lease_owner = NULL, delivered_at = $3, last_error = NULL WHERE id = $1 AND lease_owner = $2 AND due_at IS NOT NULL RETURNING id`,
+            [input.id, input.owner, input.now],
+          )
+        : await read(`UPDATE ${S}.notifications SET due_at = $3, lease_owner = NULL, last_error = $4 WHERE id = $1 AND lease_owner = $2 AND due_at IS NOT NULL RETURNING id`, [
+            input.id,
+            input.owner,
+            input.retryAt ?? input.now,
+            input.error?.slice(0, 500) ?? null,
+          ]);
+      return rows.length > 0;
     },
 
     async close() {

@@ -1,4 +1,4 @@
-import type { DeliveryStatus, StoredAttempt, StoredDelivery, StoredEndpoint, StoredMessage } from './types';
+import type { DeliveryStatus, NotificationType, StoredAttempt, StoredDelivery, StoredEndpoint, StoredMessage, StoredNotification } from './types';
 
 // Rows of the SQL adapters (SQLite and PostgreSQL share column names) turned into stored records.
 // The decoders accept both databases' representations: numbers or bigint strings, 1 or true,
@@ -112,5 +112,20 @@ export function toAttempt(row: SqlRow): StoredAttempt {
     responseBody: textOrNull(row.response_body),
     errorCode: textOrNull(row.error_code),
     success: bool(row.success),
+  };
+}
+
+/** A notifications row (the endpoint snapshot is a JSON column holding an endpoints row). */
+export function toNotification(row: SqlRow): StoredNotification {
+  return {
+    id: row.id as string,
+    type: row.type as NotificationType,
+    endpointId: row.endpoint_id as string,
+    tenant: row.tenant as string,
+    endpoint: toEndpoint(json<SqlRow>(row.endpoint, {})),
+    failures: num(row.failures),
+    reason: textOrNull(row.reason),
+    createdAt: num(row.created_at),
+    attempts: num(row.attempts),
   };
 }

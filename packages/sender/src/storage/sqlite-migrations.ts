@@ -120,4 +120,32 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX attempts_endpoint ON attempts (endpoint_id, seq);
     `,
   },
+  {
+    version: 2,
+    name: 'notifications and retention',
+    sql: `
+      -- Owner notifications (endpoint.failing / disabled / recovered), written in the transaction of
+      -- the attempt that caused them and handed to the host at least once (an outbox). due_at is
+      -- when one can next be claimed (lease end while claimed) and NULL once delivered.
+      CREATE TABLE notifications (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        endpoint_id TEXT NOT NULL,
+        tenant TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        failures INTEGER NOT NULL,
+        reason TEXT,
+        created_at INTEGER NOT NULL,
+        due_at INTEGER,
+        lease_owner TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        delivered_at INTEGER
+      );
+      CREATE INDEX notifications_due ON notifications (due_at, seq) WHERE due_at IS NOT NULL;
+      -- Retention (prune) walks messages by age.
+      CREATE INDEX messages_created ON messages (created_at);
+    `,
+  },
 ];

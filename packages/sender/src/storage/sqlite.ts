@@ -1,13 +1,14 @@
 import { createId } from '@hooks/core/internal';
 import Database from 'better-sqlite3';
 import { SenderError } from '../errors';
-import { checkLimit, decodeCursor, encodeCursor } from './common';
-import { type SqlRow, json, toAttempt, toDelivery, toEndpoint, toMessage } from './sql-rows';
+import { checkLimit, checkPruneOptions, decodeCursor, encodeCursor, notificationsFor } from './common';
+import { type SqlRow, json, toAttempt, toDelivery, toEndpoint, toMessage, toNotification } from './sql-rows';
 import { type Checkpointer, startCheckpointer } from './sqlite-checkpointer';
 import { SQLITE_MIGRATIONS, type SqliteMigration } from './sqlite-migrations';
 import type {
   AttemptQuery,
   ClaimInput,
+  ClaimNotificationsInput,
   ClaimedDelivery,
   DeliveryQuery,
   EndpointPatch,
@@ -18,13 +19,18 @@ import type {
   FinishAttemptResult,
   MessageQuery,
   NewEndpoint,
+  PruneOptions,
+  PruneResult,
+  ReplaceSecretInput,
   RotateSecretInput,
+  SettleNotificationInput,
   Storage,
   StoragePage,
   StoredAttempt,
   StoredDelivery,
   StoredEndpoint,
   StoredMessage,
+  StoredNotification,
   StoredSecret,
 } from './types';
 
@@ -137,7 +143,10 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     // A disabled endpoint's waiting deliveries leave the claim index (due_at NULL) so they cost
     // nothing per claim however many there are; enabling puts them back.
     parkEndpoint: db.prepare(`UPDATE deliveries SET due_at = NULL WHERE endpoint_id = ? AND status = 'pending'`),
-    unparkEndpoint: db.prepare(`UPDATE deliveries SET due_at = next_attempt_at WHERE endpoint_id = ? AND status = 'pending'`),
+    // Enabling resumes waiting deliveries at once (a retry planned 24 h away is due now).
+    unparkEndpoint: db.prepare(
+      `UPDATE deliveries SET next_attempt_at = min(next_attempt_at, @now), due_at = min(next_attempt_at, @now) WHERE endpoint_id = @id AND status = 'pending'`,
+    ),
     deleteEndpoint: db.prepare('DELETE FROM endpoints WHERE id = ?'),
     deleteEndpointAttempts: db.prepare('DELETE FROM attempts WHERE endpoint_id = ?'),
     deleteEndpointDeliveries: db.prepare('DELETE FROM deliveries WHERE endpoint_id = ?'),
@@ -145,6 +154,23 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     listSecrets: db.prepare('SELECT secret, created_at, expires_at FROM endpoint_secrets WHERE endpoint_id = ? ORDER BY (expires_at IS NOT NULL), created_at DESC, seq DESC'),
     expireCurrentSecret: db.prepare('UPDATE endpoint_secrets SET expires_at = ? WHERE endpoint_id = ? AND expires_at IS NULL'),
     pruneSecrets: db.prepare('DELETE FROM endpoint_secrets WHERE endpoint_id = ? AND expires_at IS NOT NULL AND expires_at <= ?'),
+    replaceSecret: db.prepare('UPDATE endpoint_secrets SET secret = @to WHERE endpoint_id = @endpointId AND secret = @from'),
+    insertNotification: db.prepare(`INSERT INTO notifications (id, type, endpoint_id, tenant, endpoint, failures, reason, created_at, due_at, attempts)
+      VALUES (@id, @type, @endpointId, @tenant, @endpoint, @failures, @reason, @createdAt, @createdAt, 0)`),
+    dueNotifications: db.prepare(`SELECT id FROM notifications WHERE due_at IS NOT NULL AND due_at <= @now AND type IN (SELECT value FROM json_each(@types))
+      ORDER BY due_at, seq LIMIT @limit`),
+    leaseNotifications: db.prepare(`UPDATE notifications SET due_at = @until, lease_owner = @owner, attempts = attempts + 1
+      WHERE id IN (SELECT value FROM json_each(@ids)) RETURNING *`),
+    deliveredNotification: db.prepare(`UPDATE notifications SET due_at = NULL, lease_owner = NULL, delivered_at = @now, last_error = NULL
+      WHERE id = @id AND lease_owner = @owner AND due_at IS NOT NULL`),
+    retryNotification: db.prepare(`UPDATE notifications SET due_at = @retryAt, lease_owner = NULL, last_error = @error
+      WHERE id = @id AND lease_owner = @owner AND due_at IS NOT NULL`),
+    prunableMessages: db.prepare(`SELECT m.id FROM messages m WHERE m.created_at < @olderThan
+      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status IN ('pending', 'in_flight')) ORDER BY m.created_at LIMIT @limit`),
+    pruneAttempts: db.prepare('DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE message_id IN (SELECT value FROM json_each(?)))'),
+    pruneDeliveries: db.prepare('DELETE FROM deliveries WHERE message_id IN (SELECT value FROM json_each(?))'),
+    pruneMessages: db.prepare('DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))'),
+    pruneNotifications: db.prepare('DELETE FROM notifications WHERE due_at IS NULL AND created_at < ?'),
     messageByKey: db.prepare('SELECT * FROM messages WHERE tenant = ? AND idempotency_key = ?'),
     getMessage: db.prepare('SELECT * FROM messages WHERE id = ?'),
     insertMessage: db.prepare('INSERT INTO messages (id, tenant, type, payload, idempotency_key, created_at) VALUES (@id, @tenant, @type, @payload, @idempotencyKey, @createdAt)'),
@@ -349,7 +375,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
         next.updatedAt = now;
         statements.updateEndpoint.run(endpointParams(next));
         if (current.enabled && !next.enabled) statements.parkEndpoint.run(id);
-        if (!current.enabled && next.enabled) statements.unparkEndpoint.run(id);
+        if (!current.enabled && next.enabled) statements.unparkEndpoint.run({ id, now });
         return getEndpointRow(id);
       });
     },
@@ -392,6 +418,10 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
         statements.insertSecret.run(input.endpointId, input.secret, input.now, null);
         return true;
       });
+    },
+
+    replaceSecret(input: ReplaceSecretInput) {
+      return guard(() => statements.replaceSecret.run(input).changes > 0);
     },
 
     enqueueMessage(input: EnqueueInput): Promise<EnqueueResult> {
@@ -534,10 +564,11 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
           });
         }
         if (!finished) {
-          return { applied: false, delivery: row ? toDelivery(row) : undefined, endpoint: before, previousFailures, disabled: false };
+          return { applied: false, delivery: row ? toDelivery(row) : undefined, endpoint: before, previousFailures, disabled: false, notifications: [] };
         }
         let disabled = false;
         let after = before;
+        let notifications: StoredNotification[] = [];
         if (before) {
           const endpoint = { ...before };
           const effect = input.endpoint;
@@ -561,8 +592,13 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
             if (disabled) statements.parkEndpoint.run(endpoint.id);
           }
           after = endpoint;
+          // Same transaction as the attempt: a crash keeps both or neither.
+          notifications = notificationsFor({ before, after: endpoint, effect, disabled, now });
+          for (const notification of notifications) {
+            statements.insertNotification.run({ ...notification, endpoint: JSON.stringify(endpointParams(notification.endpoint)) });
+          }
         }
-        return { applied: true, delivery: toDelivery(finished), endpoint: after, previousFailures, disabled };
+        return { applied: true, delivery: toDelivery(finished), endpoint: after, previousFailures, disabled, notifications };
       });
     },
 
@@ -628,6 +664,56 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
         const { rows, nextCursor } = list('attempts', where, params, query.limit, query.cursor, true);
         return { items: rows.map(toAttempt), nextCursor };
       }, false);
+    },
+
+    claimNotifications(input: ClaimNotificationsInput): Promise<StoredNotification[]> {
+      return guard(() => {
+        if (input.limit < 1 || input.types.length === 0) return [];
+        const ids = (statements.dueNotifications.all({ now: input.now, types: JSON.stringify(input.types), limit: input.limit }) as Array<{ id: string }>).map((row) => row.id);
+        if (ids.length === 0) return [];
+        const rows = statements.leaseNotifications.all({ until: input.now + input.leaseMs, owner: input.owner, ids: JSON.stringify(ids) }) as SqlRow[];
+        return rows.map(toNotification).sort((a, b) => ids.indexOf(a.id) - ids.indexOf(b.id));
+      });
+    },
+
+    settleNotification(input: SettleNotificationInput) {
+      return guard(() => {
+        if (input.delivered) return statements.deliveredNotification.run({ id: input.id, owner: input.owner, now: input.now }).changes > 0;
+        return statements.retryNotification.run({ id: input.id, owner: input.owner, retryAt: input.retryAt ?? input.now, error: input.error?.slice(0, 500) ?? null }).changes > 0;
+      });
+    },
+
+    async migrate() {
+      if (closed) throw new SenderError('storage_error', 'The storage is closed.');
+      try {
+        migrate(db, [...SQLITE_MIGRATIONS, ...(options.migrations ?? [])]);
+      } catch (error) {
+        throw typed(error);
+      }
+    },
+
+    async prune(pruneOptions: PruneOptions): Promise<PruneResult> {
+      const { olderThan, batchSize, maxBatches } = checkPruneOptions(pruneOptions);
+      const total: PruneResult = { messages: 0, deliveries: 0, attempts: 0, notifications: 0, batches: 0 };
+      while (total.batches < maxBatches) {
+        // One short write transaction per batch: dispatchers keep committing between batches.
+        const batch = await guard(() => {
+          const ids = (statements.prunableMessages.all({ olderThan, limit: batchSize }) as Array<{ id: string }>).map((row) => row.id);
+          if (ids.length === 0) return { messages: 0, deliveries: 0, attempts: 0, picked: 0 };
+          const list = JSON.stringify(ids);
+          const attempts = statements.pruneAttempts.run(list).changes;
+          const deliveries = statements.pruneDeliveries.run(list).changes;
+          const messages = statements.pruneMessages.run(list).changes;
+          return { messages, deliveries, attempts, picked: ids.length };
+        });
+        total.batches++;
+        total.messages += batch.messages;
+        total.deliveries += batch.deliveries;
+        total.attempts += batch.attempts;
+        if (batch.picked < batchSize) break;
+      }
+      total.notifications = await guard(() => statements.pruneNotifications.run(olderThan).changes);
+      return total;
     },
 
     async close() {

@@ -291,6 +291,102 @@ export interface EndpointEffect {
   disableReason?: string | undefined;
   /** Pause the endpoint until this time (Retry-After); kept if a later pause is already set. */
   pauseUntil?: number | undefined;
+  /** On failure, record an `endpoint.failing` notification when the new failure count is one of these. @default [] */
+  notifyAfter?: readonly number[] | undefined;
+  /** On success, record an `endpoint.recovered` notification when the failure count before it was at least this. @default undefined (never) */
+  recoveredAfter?: number | undefined;
+}
+
+/** Owner notifications recorded by {@link Storage.finishAttempt}. */
+export type NotificationType = 'endpoint.failing' | 'endpoint.disabled' | 'endpoint.recovered';
+
+/**
+ * A durable owner notification (transactional outbox): written in the same transaction as the
+ * attempt that caused it, handed to the host at least once, from any process, until settled.
+ */
+export interface StoredNotification {
+  /** `ntf_…` id, stable across redeliveries: hosts dedupe on it. */
+  id: string;
+  /** What happened. */
+  type: NotificationType;
+  /** The endpoint concerned. */
+  endpointId: string;
+  /** Its tenant. */
+  tenant: string;
+  /** The endpoint as it was when the notification was recorded. */
+  endpoint: StoredEndpoint;
+  /** `endpoint.failing` / `endpoint.disabled`: failures in a row; `endpoint.recovered`: failures in a row before the success. */
+  failures: number;
+  /** `endpoint.disabled`: why (`consecutive_failures`, `gone`); otherwise null. */
+  reason: string | null;
+  /** When it was recorded. */
+  createdAt: number;
+  /** Times it was handed to a host (claimed) so far, this claim included. */
+  attempts: number;
+}
+
+/** Input of {@link Storage.claimNotifications}. */
+export interface ClaimNotificationsInput {
+  /** Unique id of the claiming dispatcher. */
+  owner: string;
+  /** Current time. */
+  now: number;
+  /** Lease length: an unsettled notification is claimable again after `now + leaseMs`. */
+  leaseMs: number;
+  /** At most this many. */
+  limit: number;
+  /** Only these types (the ones this process has listeners for). */
+  types: readonly NotificationType[];
+}
+
+/** Input of {@link Storage.settleNotification}. */
+export interface SettleNotificationInput {
+  /** The notification. */
+  id: string;
+  /** The claimer; nothing changes unless it still holds the lease. */
+  owner: string;
+  /** Current time. */
+  now: number;
+  /** True: handed over (never claimed again). False: claimable again at `retryAt`. */
+  delivered: boolean;
+  /** When to hand it over again (with `delivered: false`). */
+  retryAt?: number | undefined;
+  /** Why the hand-over failed (a short error message, never a secret). */
+  error?: string | undefined;
+}
+
+/** Input of {@link Storage.prune}. */
+export interface PruneOptions {
+  /** Delete messages created before this time (unix ms), with their deliveries and attempts, once every delivery of the message has finished; and delivered notifications recorded before it. */
+  olderThan: number;
+  /** Messages deleted per transaction; smaller batches hold locks for less time. @default 500 */
+  batchSize?: number;
+  /** Stop after this many batches (the next call continues). @default Infinity */
+  maxBatches?: number;
+}
+
+/** Result of {@link Storage.prune}. */
+export interface PruneResult {
+  /** Messages deleted. */
+  messages: number;
+  /** Deliveries deleted. */
+  deliveries: number;
+  /** Attempts deleted. */
+  attempts: number;
+  /** Delivered notifications deleted. */
+  notifications: number;
+  /** Transactions used. */
+  batches: number;
+}
+
+/** Input of {@link Storage.replaceSecret}. */
+export interface ReplaceSecretInput {
+  /** The endpoint. */
+  endpointId: string;
+  /** The stored value to replace, exactly as {@link Storage.listSecrets} returned it. */
+  from: string;
+  /** The new stored value (the same secret, encrypted under another key). */
+  to: string;
 }
 
 /** Input of {@link Storage.finishAttempt}. */
@@ -329,6 +425,8 @@ export interface FinishAttemptResult {
   previousFailures: number;
   /** True when this call disabled the endpoint. */
   disabled: boolean;
+  /** Notifications recorded in the same transaction (none when not applied). */
+  notifications: StoredNotification[];
 }
 
 /** Input of {@link Storage.rotateSecret}. */
@@ -357,7 +455,11 @@ export interface Storage {
   createEndpoint(endpoint: NewEndpoint, secret: StoredSecret): Promise<StoredEndpoint>;
   /** One endpoint, or undefined. */
   getEndpoint(id: string): Promise<StoredEndpoint | undefined>;
-  /** Applies `patch` and sets `updatedAt = now`; undefined when the endpoint does not exist. */
+  /**
+   * Applies `patch` and sets `updatedAt = now`; undefined when the endpoint does not exist.
+   * Enabling a disabled endpoint also makes its waiting (`pending`) deliveries due at `now`, so
+   * they resume at once instead of at a retry time planned before the endpoint was disabled.
+   */
   updateEndpoint(id: string, patch: EndpointPatch, now: number): Promise<StoredEndpoint | undefined>;
   /** Deletes the endpoint, its secrets, its deliveries and their attempts (messages stay). False when absent. */
   deleteEndpoint(id: string): Promise<boolean>;
@@ -373,6 +475,11 @@ export interface Storage {
    * previous secrets expired at `now` are deleted. False when the endpoint does not exist.
    */
   rotateSecret(input: RotateSecretInput): Promise<boolean>;
+  /**
+   * Replaces one stored secret value by another (re-encryption under a new key), only if it is
+   * still stored as `from` (a rotation meanwhile wins). True when replaced.
+   */
+  replaceSecret(input: ReplaceSecretInput): Promise<boolean>;
 
   // ---- messages and fan-out ---------------------------------------------------------------
 
@@ -401,8 +508,11 @@ export interface Storage {
   claimDeliveries(input: ClaimInput): Promise<ClaimedDelivery[]>;
   /**
    * Logs an attempt and, if `owner` still holds the lease, moves the delivery to `next`,
-   * increments its `attempts`, clears the lease, records `lastStatus`/`lastError`, and applies
-   * `endpoint` (failure count, disable, pause). One transaction.
+   * increments its `attempts`, clears the lease, records `lastStatus`/`lastError`, applies
+   * `endpoint` (failure count, disable, pause) and records the owner notifications this causes
+   * (`endpoint.disabled` when this call disabled the endpoint, else `endpoint.failing` when the
+   * new count is in `notifyAfter`; `endpoint.recovered` on a success after `recoveredAfter` or
+   * more failures). One transaction: a crash never keeps the attempt and loses the notification.
    */
   finishAttempt(input: FinishAttemptInput): Promise<FinishAttemptResult>;
   /**
@@ -428,6 +538,24 @@ export interface Storage {
 
   /** Attempts newest first. */
   listAttempts(query: AttemptQuery): Promise<StoragePage<StoredAttempt>>;
+
+  // ---- owner notifications (outbox) ---------------------------------------------------------
+
+  /**
+   * Leases up to `limit` notifications of `types` that are due (new, retried, or with an expired
+   * lease), oldest first, and counts the hand-over in `attempts`. Two concurrent claims never
+   * return the same notification.
+   */
+  claimNotifications(input: ClaimNotificationsInput): Promise<StoredNotification[]>;
+  /** Marks a claimed notification delivered, or due again at `retryAt`; false when `owner` lost the lease. */
+  settleNotification(input: SettleNotificationInput): Promise<boolean>;
+
+  // ---- maintenance -------------------------------------------------------------------------
+
+  /** Applies pending schema migrations; idempotent and safe when several processes call it at once. */
+  migrate(): Promise<void>;
+  /** Retention: deletes old finished messages with their deliveries and attempts, and old delivered notifications, in short batches. */
+  prune(options: PruneOptions): Promise<PruneResult>;
 
   /** Releases the database; other calls fail afterwards. */
   close(): Promise<void>;
