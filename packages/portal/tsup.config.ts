@@ -9,7 +9,7 @@ export default defineConfig([
     sourcemap: true,
     clean: true,
     target: 'es2022',
-    external: ['lit', 'react'],
+    external: [/^lit(\/|$)/, /^@lit\//, 'react'],
   },
   // For a plain <script type="module">: one file with lit inside (`@hooks/portal/browser`).
   {
