@@ -76,6 +76,32 @@ export function base64Decode(text: string): Uint8Array | undefined {
   return out;
 }
 
+/**
+ * True when `text` is base64 that {@link base64Decode} accepts (standard or URL-safe, padded or
+ * not), without decoding it: a check with no allocation for the verify hot path.
+ */
+export function isBase64(text: string): boolean {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 61 /* = */) end--;
+  if (text.length - end > 2 || end % 4 === 1 || end === 0) return false;
+  for (let i = 0; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 256 || lookup[code]! < 0) return false;
+  }
+  return true;
+}
+
+/**
+ * Compares two strings in time that depends only on their lengths (no early exit on the first
+ * difference). Used on base64 signatures, whose length is public.
+ */
+export function constantTimeEqualStrings(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
 /** Concatenates byte arrays. */
 export function concatBytes(parts: ReadonlyArray<Uint8Array>): Uint8Array {
   let length = 0;

@@ -364,7 +364,7 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
     return traced(input.headers, async () => {
       const checked = precheck(input);
       // Refused before reading: the rest of the body stays unread, so the connection is closed after the answer.
-      if (checked.result) return input.body ? withClose(checked.result) : checked.result;
+      if (checked.result) return input.body && declaresBody(input) ? withClose(checked.result) : checked.result;
       let body: Uint8Array;
       try {
         body = await readBody(input.body, maxBodyBytes, input.contentLength);
@@ -407,6 +407,13 @@ function describeFailure(error: unknown): { name: string; code?: string } {
   if (typeof error !== 'object' || error === null) return { name: typeof error };
   const { name, code } = error as { name?: unknown; code?: unknown };
   return { name: typeof name === 'string' ? name : 'Error', ...(typeof code === 'string' ? { code } : {}) };
+}
+
+/** True when the request announces a body (a non-zero Content-Length, or chunked). */
+function declaresBody(input: { headers: HeadersInput; contentLength?: string | number | null }): boolean {
+  const length = input.contentLength ?? getHeader(input.headers, 'content-length');
+  if (length !== undefined && length !== null && length !== '') return Number(length) !== 0;
+  return getHeader(input.headers, 'transfer-encoding') !== undefined;
 }
 
 function withClose<TCatalog extends EventCatalog>(result: ReceiverResult<TCatalog>): ReceiverResult<TCatalog> {

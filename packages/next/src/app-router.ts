@@ -1,5 +1,5 @@
 import type { EventCatalog, EventName, Receiver, ReceiverOptions, WebhookEvent, WebhookHandler } from '@hooks/core';
-import { createReceiver } from '@hooks/core';
+import { createConsoleLogger, createReceiver } from '@hooks/core';
 
 /** What App Router handlers receive beside the event. */
 export interface AppRouteContext {
@@ -25,13 +25,18 @@ export interface WebhookRoute<TCatalog extends EventCatalog> {
  * runtimes:
  *
  * ```ts
- * export const POST = webhookHandler({ catalog, secrets: process.env.WEBHOOK_SECRET! })
+ * export const POST = webhookHandler({ catalog, secrets: process.env.WEBHOOK_SECRET })
  *   .on('registrant.created', async (event) => { … });
  * ```
+ *
+ * Creating the route never throws for a secret that is not set: `next build` evaluates route
+ * modules, usually without runtime secrets. Requests are then answered `500 missing_secret`, with
+ * a log line, until the server runs with the secret.
  */
 export function webhookHandler<TCatalog extends EventCatalog>(options: ReceiverOptions<TCatalog> | Receiver<TCatalog, AppRouteContext> | Receiver<TCatalog>): WebhookRoute<TCatalog> {
   // A receiver made without a context type works too: its handlers just ignore the request.
-  const receiver = ('handleStream' in options ? options : createReceiver(options)) as Receiver<TCatalog, AppRouteContext>;
+  // Next has no logger of its own: handler errors go to the console (the server log) unless `logger` or `onError` is given.
+  const receiver = ('handleStream' in options ? options : createReceiver({ logger: createConsoleLogger('@hooks/next'), ...options })) as Receiver<TCatalog, AppRouteContext>;
   // `receiver.fetch` streams `request.body` and stops at the limit: never `request.json()`, whose bytes are not the signed ones.
   const route = (request: Request): Promise<Response> => receiver.fetch(request, { request });
   return Object.assign(route, {

@@ -1,5 +1,5 @@
 import type { EventCatalog, EventName, Receiver, ReceiverOptions, ReceiverResult, WebhookEvent, WebhookHandler } from '@hooks/core';
-import { ConfigurationError, createReceiver } from '@hooks/core';
+import { ConfigurationError, createConsoleLogger, createReceiver } from '@hooks/core';
 import type { NextApiRequest, NextApiResponse } from 'next';
 
 /** What Pages Router handlers receive beside the event. */
@@ -33,18 +33,21 @@ export interface PagesWebhookRoute<TCatalog extends EventCatalog> {
  */
 export function pagesWebhookHandler<TCatalog extends EventCatalog>(options: ReceiverOptions<TCatalog> | Receiver<TCatalog, PagesRouteContext> | Receiver<TCatalog>): PagesWebhookRoute<TCatalog> {
   // A receiver made without a context type works too: its handlers just ignore the request.
-  const receiver = ('handleStream' in options ? options : createReceiver(options)) as Receiver<TCatalog, PagesRouteContext>;
+  // Next has no logger of its own: handler errors go to the console (the server log) unless `logger` or `onError` is given.
+  const receiver = ('handleStream' in options ? options : createReceiver({ logger: createConsoleLogger('@hooks/next'), ...options })) as Receiver<TCatalog, PagesRouteContext>;
   const route = async (request: NextApiRequest, response: NextApiResponse): Promise<void> => {
     let result: Pick<ReceiverResult<TCatalog>, 'status' | 'headers' | 'body'>;
-    if (request.body !== undefined) {
+    if (request.method !== 'POST') {
+      // A Pages API route gets every method; answer as the App Router does (405, Allow: POST), before the body.
+      result = await receiver.handle({ body: '', headers: request.headers, method: request.method ?? 'GET' });
+    } else if (request.body !== undefined) {
       // Next's body parser consumed the stream; re-serialising `request.body` would never match the signature.
       const error = new ConfigurationError('body_already_parsed', 'Next.js parsed this body: add `export const config = { api: { bodyParser: false } }` to the webhook route.');
       result = { status: error.status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify({ error: error.toJSON() }) };
     } else {
       result = await receiver.handleStream({ body: request, headers: request.headers, contentLength: request.headers['content-length'], context: { request, response } });
     }
-    // The rest of an oversized body is never read: close the connection rather than drain it.
-    if (result.status === 413) response.setHeader('connection', 'close');
+    // After an early refusal (413, 415) result.headers carry Connection: close: the rest of the body is never read.
     response.statusCode = result.status;
     for (const [name, value] of Object.entries(result.headers)) response.setHeader(name, value);
     response.end(result.body);

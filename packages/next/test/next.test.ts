@@ -12,7 +12,10 @@ import { registrantCreated, remoteReceiverMatrix, signed } from './support/remot
 // workspace packages are compiled from source (see its next.config.mjs).
 const dir = fileURLToPath(new URL('./fixture-app', import.meta.url));
 const nextBin = fileURLToPath(new URL('../node_modules/next/dist/bin/next', import.meta.url));
-const env: NodeJS.ProcessEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' };
+// `next build` runs with no webhook secret in its environment, as CI and Docker builds do; `next start` gets them.
+const buildEnv: NodeJS.ProcessEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' };
+for (const name of Object.keys(buildEnv)) if (name.startsWith('WEBHOOK_SECRET')) delete buildEnv[name];
+const startEnv: NodeJS.ProcessEnv = { ...buildEnv, WEBHOOK_SECRET: TEST_SECRETS[0], WEBHOOK_SECRET_NEXT: TEST_SECRETS[1] };
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -25,14 +28,22 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Waits until `condition` holds (server output arrives asynchronously); fails after 10 s. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let waited = 0; !condition(); waited += 50) {
+    if (waited > 10_000) throw new Error(`condition not met; server output:\n${output.slice(-4000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 let server: ChildProcess | undefined;
 let base = '';
 let output = '';
 
 beforeAll(async () => {
-  await promisify(execFile)(process.execPath, [nextBin, 'build'], { cwd: dir, env, maxBuffer: 16 * 1024 * 1024 });
+  await promisify(execFile)(process.execPath, [nextBin, 'build'], { cwd: dir, env: buildEnv, maxBuffer: 16 * 1024 * 1024 });
   const port = await freePort();
-  const child = spawn(process.execPath, [nextBin, 'start', '--hostname', '127.0.0.1', '--port', String(port)], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [nextBin, 'start', '--hostname', '127.0.0.1', '--port', String(port)], { cwd: dir, env: startEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   server = child;
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -73,6 +84,37 @@ describe('next fixture app', () => {
     const response = await fetch(`${base}/api/parsed`, { method: 'POST', body, headers: await signed(id, body) });
     expect(response.status).toBe(500);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('body_already_parsed');
+  });
+
+  it('was built with no secret in the environment; a route whose secret is still unset answers 500 missing_secret and logs why', async () => {
+    const { id, body } = registrantCreated();
+    const response = await fetch(`${base}/api/unset`, { method: 'POST', body, headers: await signed(id, body) });
+    expect(response.status).toBe(500);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('missing_secret');
+    await until(() => /\[@hooks\/next\][^\n]*missing_secret/.test(output));
+  });
+
+  it('logs a throwing handler to the server log with the webhook id and type, never the body', async () => {
+    const { id, body } = registrantCreated({ utmSource: 'fail-once' });
+    expect((await fetch(`${base}/api/webhooks`, { method: 'POST', body, headers: await signed(id, body) })).status).toBe(500);
+    await until(() => output.includes(id));
+    const line = output.slice(output.lastIndexOf('[@hooks/next]', output.indexOf(id)));
+    expect(line).toContain('handler failed');
+    expect(line).toContain("type: 'registrant.created'");
+    expect(output).not.toContain('zoe@example.com');
+    expect(output).not.toContain(TEST_SECRETS[0]);
+  });
+
+  it('answers GET on a Pages Router webhook route with 405 and Allow: POST', async () => {
+    const response = await fetch(`${base}/api/plain`);
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('method_not_allowed');
+  });
+
+  it('serves the Pages Router route as docs/next.md shows it', async () => {
+    const { id, body } = registrantCreated();
+    expect((await fetch(`${base}/api/plain`, { method: 'POST', body, headers: await signed(id, body) })).status).toBe(200);
   });
 
   it('keeps one dedupe store per route: the same id is handled once by each', async () => {

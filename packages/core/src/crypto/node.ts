@@ -39,6 +39,16 @@ export const crypto: CryptoBackend = {
     else hmac.update(body);
     return hmac.digest();
   },
+  hmacSha256Base64(key, prefix, body) {
+    const hmac = createHmac('sha256', hmacKey(key));
+    // One update instead of two saves a crossing into C++ (~10% of a 1 KB HMAC); past 16 KB the
+    // extra copy of the joined string would cost more than it saves.
+    if (typeof body === 'string' && body.length <= 16_384) return hmac.update(prefix + body, 'utf8').digest('base64');
+    hmac.update(prefix, 'utf8');
+    if (typeof body === 'string') hmac.update(body, 'utf8');
+    else hmac.update(body);
+    return hmac.digest('base64');
+  },
   timingSafeEqual(a, b) {
     return a.length === b.length && nodeTimingSafeEqual(a, b);
   },

@@ -4,6 +4,8 @@ export interface CryptoBackend {
   readonly name: 'node' | 'web';
   /** HMAC-SHA256 of `prefix` (UTF-8) followed by `body`. */
   hmacSha256(key: Uint8Array, prefix: string, body: Uint8Array | string): Uint8Array | Promise<Uint8Array>;
+  /** The same HMAC, base64-encoded (node:crypto encodes natively, without a byte array in between). */
+  hmacSha256Base64(key: Uint8Array, prefix: string, body: Uint8Array | string): string | Promise<string>;
   /** Constant-time equality of two byte arrays of the same length. */
   timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean;
   /** Bytes from a CSPRNG. */

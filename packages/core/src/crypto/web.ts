@@ -1,4 +1,4 @@
-import { base64Decode, base64UrlEncode, concatBytes, utf8Encode } from '../encoding';
+import { base64Decode, base64Encode, base64UrlEncode, concatBytes, utf8Encode } from '../encoding';
 import type { CryptoBackend } from './types';
 
 // Web Crypto only: no Node built-ins, so this runs on edge runtimes, workers and browsers.
@@ -32,6 +32,9 @@ export const crypto: CryptoBackend = {
       subtle.importKey('raw', asBuffer(key), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']),
     );
     return new Uint8Array(await subtle.sign('HMAC', cryptoKey, toBytes(prefix, body)));
+  },
+  async hmacSha256Base64(key, prefix, body) {
+    return base64Encode(await this.hmacSha256(key, prefix, body));
   },
   timingSafeEqual(a, b) {
     if (a.length !== b.length) return false;

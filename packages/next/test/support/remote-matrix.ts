@@ -4,6 +4,7 @@
  * handler is steered by `utmSource` ('slow', 'fail-once'; see recorder.ts).
  */
 import { request as httpRequest } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { createMessageId, signHeaders } from '@hooks/core';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
 import { describe, expect, it } from 'vitest';
@@ -68,6 +69,37 @@ export function streamHuge(url: string, headers: Record<string, string>, total: 
       if (!done) request.end();
     };
     write();
+  });
+}
+
+/**
+ * Sends the headers of a POST declaring `Content-Length: total` and one byte, then waits for the
+ * response without sending the rest. Fails after 10 s: a server that waits for the body never answers.
+ */
+export function declareOnly(url: string, headers: Record<string, string>, total: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: 'POST', headers: { ...headers, 'content-length': String(total) } });
+    const timer = setTimeout(() => {
+      request.destroy();
+      reject(new Error('no response to a declared Content-Length within 10 s: the server waited for the body'));
+    }, 10_000);
+    request.on('response', (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (text: string) => {
+        body += text;
+      });
+      response.on('end', () => {
+        clearTimeout(timer);
+        request.destroy();
+        resolve({ status: response.statusCode ?? 0, body });
+      });
+    });
+    request.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    request.write('{');
   });
 }
 
@@ -194,6 +226,24 @@ export function remoteReceiverMatrix(name: string, url: () => string, options: R
       if (options.streamsBody !== false) expect(response.sent).toBeLessThan(FIFTY_MB / 2);
       expect(await countOf(id)).toBe(0);
     });
+
+    it('refuses a gzip body with 415 unsupported_encoding (the signature covers the bytes on the wire)', async () => {
+      const { id, body } = registrantCreated();
+      const response = await fetch(url(), { method: 'POST', body: gzipSync(body), headers: { ...(await signed(id, body)), 'content-encoding': 'gzip' } });
+      expect(response.status).toBe(415);
+      expect(((await response.json()) as Json).error?.code).toBe('unsupported_encoding');
+      expect(await countOf(id)).toBe(0);
+    });
+
+    if (options.streamsBody !== false) {
+      it('answers a declared Content-Length over the limit with 413 at once, before the body is sent', async () => {
+        const { id } = registrantCreated();
+        const response = await declareOnly(url(), await signed(id, '{}'), FIFTY_MB);
+        expect(response.status).toBe(413);
+        expect(JSON.parse(response.body).error.code).toBe('payload_too_large');
+        expect(await countOf(id)).toBe(0);
+      });
+    }
 
     it('answers a declared Content-Length over the limit with 413', async () => {
       const { id, body } = registrantCreated();
