@@ -1,7 +1,19 @@
+import { defineEvents, silentLogger } from '@hooks/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { SenderError } from '../src/errors';
+import { createSender } from '../src/sender';
+import { createMemoryStorage } from '../src/storage/memory';
 import { createSqliteStorage } from '../src/storage/sqlite';
-import { createClock, makeSender, registrantData } from './support';
+import { createClock, LOOPBACK_POLICY, makeSender, registrantData, startReceiver } from './support';
+
+// A schema that strips unknown keys (internal fields), normalises a field and fills defaults.
+const accountEvents = defineEvents({
+  'account.created': {
+    schema: z.object({ email: z.string().trim().toLowerCase(), plan: z.string().default('free'), tags: z.array(z.string()).default([]) }),
+    example: { email: '  Grace@Example.COM ' },
+  },
+});
 
 describe('send', () => {
   let sender = makeSender();
@@ -108,5 +120,63 @@ describe('send', () => {
     await expect(sender.deliveries.list({ status: 'lost' as 'failed' })).rejects.toMatchObject({ code: 'invalid_input' });
     await expect(sender.attempts.list({ limit: 0 })).rejects.toMatchObject({ code: 'invalid_input' });
     await expect(sender.messages.list({ since: Number.NaN })).rejects.toMatchObject({ code: 'invalid_input' });
+  });
+});
+
+describe.each(['memory', 'sqlite'] as const)('send() delivers what the schema returns (%s)', (kind) => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function setup() {
+    const receiver = await startReceiver();
+    const sender = createSender({
+      catalog: accountEvents,
+      storage: kind === 'sqlite' ? createSqliteStorage({ filename: ':memory:' }) : createMemoryStorage(),
+      urlPolicy: LOOPBACK_POLICY,
+      logger: silentLogger,
+    });
+    cleanups.push(() => receiver.close(), async () => {
+      await sender.close();
+      await sender.storage.close();
+    });
+    const { endpoint } = await sender.endpoints.create({ tenant: 'acme', url: receiver.url });
+    return { sender, receiver, endpoint };
+  }
+
+  it('sends and stores the parsed output: unknown keys stripped, transforms applied, defaults filled', async () => {
+    const { sender, receiver } = await setup();
+    const input = { email: '  Ada@Example.COM ', passwordHash: '$argon2id$internal', internalNote: 'do not leak' };
+    const { messageId } = await sender.send({ tenant: 'acme', type: 'account.created', data: input as never });
+    await sender.drain();
+    const expected = { email: 'ada@example.com', plan: 'free', tags: [] };
+    expect(receiver.requests).toHaveLength(1);
+    const body = receiver.requests[0]?.body ?? '';
+    expect(JSON.parse(body).data).toEqual(expected);
+    expect(body).not.toContain('argon2id');
+    expect(body).not.toContain('do not leak');
+    expect((await sender.messages.get(messageId)).data).toEqual(expected);
+  });
+
+  it('sends test events through the schema too', async () => {
+    const { sender, receiver, endpoint } = await setup();
+    const { messageId } = await sender.sendTest(endpoint.id, 'account.created');
+    await sender.drain();
+    expect(JSON.parse(receiver.requests[0]?.body ?? '').data).toEqual({ email: 'grace@example.com', plan: 'free', tags: [] });
+    expect((await sender.messages.get(messageId)).data).toEqual({ email: 'grace@example.com', plan: 'free', tags: [] });
+  });
+
+  it('refuses a test send to a disabled endpoint with endpoint_disabled and stores nothing', async () => {
+    const { sender, receiver, endpoint } = await setup();
+    await sender.endpoints.disable(endpoint.id, 'customer asked');
+    const error = await sender.sendTest(endpoint.id).catch((caught: unknown) => caught);
+    expect(SenderError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'endpoint_disabled', status: 409, details: { reason: 'customer asked' } });
+    expect((await sender.messages.list()).items).toEqual([]);
+    await sender.endpoints.enable(endpoint.id);
+    await sender.sendTest(endpoint.id);
+    await sender.drain();
+    expect(receiver.requests).toHaveLength(1);
   });
 });

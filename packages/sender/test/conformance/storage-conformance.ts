@@ -1,6 +1,7 @@
 import { createId } from '@hooks/core/internal';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NewEndpoint, Storage, StoredMessage } from '../../src/storage/types';
+import type { FinishAttemptInput, NewEndpoint, Storage, StoredMessage } from '../../src/storage/types';
+import { createClock, makeSender, registrantData, startReceiver } from '../support';
 
 /**
  * The behaviour every storage adapter must have. Run it from an adapter's test file:
@@ -504,6 +505,230 @@ export function describeStorageConformance(name: string, makeStorage: () => Prom
         expect(page3.nextCursor).toBeNull();
         expect((await storage.listAttempts({ limit: 10, success: true })).items.map((item) => item.number)).toEqual([5]);
         expect((await storage.listAttempts({ limit: 10, since: T0 + 10, until: T0 + 30 })).items.map((item) => item.number)).toEqual([3, 2]);
+      });
+    });
+
+    describe('enabling, secrets and maintenance', () => {
+      it('resumes the waiting deliveries of an endpoint at once when it is enabled again', async () => {
+        const target = await addEndpoint();
+        const { deliveries } = await enqueue();
+        const [item] = await claim(T0);
+        if (!item) throw new Error('nothing claimed');
+        // A failure whose retry is a day away, then the endpoint is disabled.
+        await storage.finishAttempt({ deliveryId: item.delivery.id, owner: 'worker-1', attempt: attemptOf(item.delivery, { success: false }), next: { status: 'pending', nextAttemptAt: T0 + 86_400_000 }, endpoint: { success: false }, now: T0 });
+        await storage.updateEndpoint(target.id, { enabled: false, disabledReason: 'consecutive_failures' }, T0 + 5);
+        expect(await claim(T0 + 10)).toEqual([]);
+        // A change other than enabling moves nothing.
+        await storage.updateEndpoint(target.id, { name: 'renamed' }, T0 + 8);
+        expect((await storage.getDelivery(deliveries[0]?.id as string))?.nextAttemptAt).toBe(T0 + 86_400_000);
+        await storage.updateEndpoint(target.id, { enabled: true, disabledReason: null, consecutiveFailures: 0 }, T0 + 10);
+        expect(await storage.getDelivery(deliveries[0]?.id as string)).toMatchObject({ status: 'pending', nextAttemptAt: T0 + 10, attempts: 1 });
+        expect((await claim(T0 + 10)).map((claimed) => claimed.delivery.id)).toEqual([deliveries[0]?.id]);
+      });
+
+      it('replaces a stored secret value only while it is unchanged', async () => {
+        const created = await addEndpoint();
+        await storage.rotateSecret({ endpointId: created.id, secret: 'whsec_second', previousExpiresAt: T0 + 1000, now: T0 + 10 });
+        expect(await storage.replaceSecret({ endpointId: created.id, from: SECRET, to: 'enc1:k2:first' })).toBe(true);
+        expect(await storage.replaceSecret({ endpointId: created.id, from: 'whsec_second', to: 'enc1:k2:second' })).toBe(true);
+        expect(await storage.listSecrets(created.id)).toEqual([
+          { secret: 'enc1:k2:second', createdAt: T0 + 10, expiresAt: null },
+          { secret: 'enc1:k2:first', createdAt: T0, expiresAt: T0 + 1000 },
+        ]);
+        expect(await storage.replaceSecret({ endpointId: created.id, from: SECRET, to: 'enc1:k3:x' })).toBe(false);
+        expect(await storage.replaceSecret({ endpointId: 'ep_missing', from: SECRET, to: 'enc1:k3:x' })).toBe(false);
+      });
+
+      it('migrates idempotently', async () => {
+        await storage.migrate();
+        await storage.migrate();
+        expect(await storage.getEndpoint('ep_none')).toBeUndefined();
+      });
+
+      it('prunes old finished messages with their deliveries and attempts, in batches, keeping unfinished ones', async () => {
+        await addEndpoint();
+        const old: string[] = [];
+        for (let index = 0; index < 5; index++) old.push((await enqueue({}, T0 + index)).message.id);
+        const recent = (await enqueue({}, T0 + 1000)).message.id;
+        const claimed = await claim(T0 + 2000, { limit: 10 });
+        expect(claimed).toHaveLength(6);
+        for (const item of claimed) {
+          // The oldest message stays in retry: never pruned, whatever its age.
+          if (item.message.id === old[0]) {
+            await storage.finishAttempt({ deliveryId: item.delivery.id, owner: 'worker-1', attempt: attemptOf(item.delivery, { success: false }), next: { status: 'pending', nextAttemptAt: T0 + 9_999 }, endpoint: { success: false }, now: T0 + 2000 });
+          } else {
+            const success = item.message.id !== old[1];
+            await storage.finishAttempt({ deliveryId: item.delivery.id, owner: 'worker-1', attempt: attemptOf(item.delivery, { success }), next: success ? { status: 'succeeded', nextAttemptAt: null } : { status: 'failed', nextAttemptAt: null }, endpoint: { success }, now: T0 + 2000 });
+          }
+        }
+        const noDeliveries = (await enqueue({ tenant: 'nobody' }, T0 + 3)).message.id;
+        await expect(storage.prune({ olderThan: Number.NaN })).rejects.toMatchObject({ code: 'invalid_input' });
+        await expect(storage.prune({ olderThan: T0, batchSize: 0 })).rejects.toMatchObject({ code: 'invalid_input' });
+        const first = await storage.prune({ olderThan: T0 + 500, batchSize: 2, maxBatches: 1 });
+        expect(first).toMatchObject({ messages: 2, batches: 1 });
+        const rest = await storage.prune({ olderThan: T0 + 500, batchSize: 2 });
+        expect(rest.messages).toBe(3);
+        expect(first.deliveries + rest.deliveries).toBe(4);
+        expect(first.attempts + rest.attempts).toBe(4);
+        for (const id of [...old.slice(1), noDeliveries]) expect(await storage.getMessage(id)).toBeUndefined();
+        expect(await storage.getMessage(old[0] as string)).toBeDefined();
+        expect(await storage.getMessage(recent)).toBeDefined();
+        const left = await storage.listDeliveries({ limit: 10 });
+        expect(left.items.map((delivery) => delivery.messageId).sort()).toEqual([old[0], recent].sort());
+        expect((await storage.listAttempts({ limit: 10 })).items.map((attempt) => attempt.messageId).sort()).toEqual([old[0], recent].sort());
+        expect(await storage.prune({ olderThan: T0 + 500 })).toMatchObject({ messages: 0, deliveries: 0, attempts: 0 });
+      });
+    });
+
+    describe('owner notifications', () => {
+      async function failOnce(now: number, effect: Partial<FinishAttemptInput['endpoint']>, owner = 'worker-1') {
+        const [item] = await claim(now, { owner });
+        if (!item) throw new Error(`nothing claimed at ${now}`);
+        return storage.finishAttempt({
+          deliveryId: item.delivery.id,
+          owner,
+          attempt: attemptOf(item.delivery, { success: false, startedAt: now, number: item.delivery.attempts + 1 }),
+          next: { status: 'pending', nextAttemptAt: now + 10 },
+          endpoint: { success: false, ...effect },
+          now,
+        });
+      }
+
+      it('records failing and disabled notifications in the attempt that caused them, once each', async () => {
+        const target = await addEndpoint();
+        await enqueue();
+        const effect = { disableAfter: 4, notifyAfter: [2, 3] };
+        const recorded = [];
+        for (let index = 0; index < 4; index++) recorded.push(await failOnce(T0 + index * 10, effect));
+        expect(recorded.map((result) => result.notifications.map((notice) => [notice.type, notice.failures, notice.reason]))).toEqual([
+          [],
+          [['endpoint.failing', 2, null]],
+          [['endpoint.failing', 3, null]],
+          [['endpoint.disabled', 4, 'consecutive_failures']],
+        ]);
+        const disabled = recorded[3]?.notifications[0];
+        expect(disabled).toMatchObject({ endpointId: target.id, tenant: 'tenant_a', createdAt: T0 + 30, attempts: 0 });
+        expect(disabled?.id).toMatch(/^ntf_/);
+        expect(disabled?.endpoint).toMatchObject({ id: target.id, url: target.url, enabled: false, consecutiveFailures: 4, disabledReason: 'consecutive_failures', headers: { 'x-custom': 'yes' } });
+        const claimed = await storage.claimNotifications({ owner: 'n1', now: T0 + 100, leaseMs: 1000, limit: 10, types: ['endpoint.failing', 'endpoint.disabled', 'endpoint.recovered'] });
+        expect(claimed.map((notice) => [notice.type, notice.failures, notice.attempts])).toEqual([
+          ['endpoint.failing', 2, 1],
+          ['endpoint.failing', 3, 1],
+          ['endpoint.disabled', 4, 1],
+        ]);
+        expect(claimed.map((notice) => notice.id)).toEqual(recorded.flatMap((result) => result.notifications.map((notice) => notice.id)));
+      });
+
+      it('records gone and recovered notifications, and none for an attempt that lost its lease', async () => {
+        const gone = await addEndpoint();
+        const flaky = await addEndpoint({ tenant: 'tenant_b' });
+        await enqueue();
+        await enqueue({ tenant: 'tenant_b' });
+        const [goneItem] = (await claim(T0)).filter((item) => item.endpoint.id === gone.id);
+        if (!goneItem) throw new Error('nothing claimed');
+        const result = await storage.finishAttempt({ deliveryId: goneItem.delivery.id, owner: 'worker-1', attempt: attemptOf(goneItem.delivery, { success: false, statusCode: 410 }), next: { status: 'pending', nextAttemptAt: T0 + 10 }, endpoint: { success: false, disableReason: 'gone', disableAfter: 20, notifyAfter: [5] }, now: T0 });
+        expect(result.notifications.map((notice) => [notice.type, notice.reason])).toEqual([['endpoint.disabled', 'gone']]);
+        // flaky: two failures (a notice at 2), then a success after them.
+        await storage.releaseDeliveries('worker-1', { now: T0 });
+        await failOnce(T0 + 100, { notifyAfter: [2] });
+        const second = await failOnce(T0 + 200, { notifyAfter: [2] });
+        expect(second.notifications.map((notice) => notice.type)).toEqual(['endpoint.failing']);
+        const [item] = await claim(T0 + 300);
+        if (!item) throw new Error('nothing claimed');
+        expect(item.endpoint.id).toBe(flaky.id);
+        // A late result of another owner: logged, not applied, no notification.
+        const late = await storage.finishAttempt({ deliveryId: item.delivery.id, owner: 'someone-else', attempt: attemptOf(item.delivery, { success: false }), next: { status: 'pending', nextAttemptAt: T0 + 400 }, endpoint: { success: false, notifyAfter: [3] }, now: T0 + 300 });
+        expect(late).toMatchObject({ applied: false, notifications: [] });
+        const recovered = await storage.finishAttempt({ deliveryId: item.delivery.id, owner: 'worker-1', attempt: attemptOf(item.delivery, { success: true }), next: { status: 'succeeded', nextAttemptAt: null }, endpoint: { success: true, recoveredAfter: 2 }, now: T0 + 300 });
+        expect(recovered.notifications.map((notice) => [notice.type, notice.failures, notice.endpoint.consecutiveFailures])).toEqual([['endpoint.recovered', 2, 0]]);
+      });
+
+      it('hands notifications over with leases: types, no double claims, settle, retry', async () => {
+        for (let index = 0; index < 3; index++) {
+          await addEndpoint();
+          await enqueue();
+        }
+        // Three endpoints fail once with a notice at 1: three failing notifications.
+        for (const item of await claim(T0)) {
+          await storage.finishAttempt({ deliveryId: item.delivery.id, owner: 'worker-1', attempt: attemptOf(item.delivery, { success: false }), next: { status: 'pending', nextAttemptAt: T0 + 99_999 }, endpoint: { success: false, notifyAfter: [1] }, now: T0 });
+        }
+        const all = ['endpoint.failing', 'endpoint.disabled', 'endpoint.recovered'] as const;
+        expect(await storage.claimNotifications({ owner: 'n0', now: T0, leaseMs: 1000, limit: 10, types: ['endpoint.disabled'] })).toEqual([]);
+        const [a, b] = await Promise.all(['n1', 'n2'].map((owner) => storage.claimNotifications({ owner, now: T0, leaseMs: 1000, limit: 2, types: all })));
+        const ids = [...(a ?? []), ...(b ?? [])].map((notice) => notice.id);
+        expect(ids).toHaveLength(3);
+        expect(new Set(ids).size).toBe(3);
+        const mine = a?.length ? { owner: 'n1', notices: a } : { owner: 'n2', notices: b ?? [] };
+        const [first, second] = mine.notices;
+        if (!first) throw new Error('nothing claimed');
+        // Leased: nobody else gets them until the lease ends.
+        expect(await storage.claimNotifications({ owner: 'n3', now: T0 + 999, leaseMs: 1000, limit: 10, types: all })).toEqual([]);
+        expect(await storage.settleNotification({ id: first.id, owner: 'n3', now: T0 + 5, delivered: true })).toBe(false);
+        expect(await storage.settleNotification({ id: first.id, owner: mine.owner, now: T0 + 5, delivered: true })).toBe(true);
+        expect(await storage.settleNotification({ id: first.id, owner: mine.owner, now: T0 + 6, delivered: true })).toBe(false);
+        if (second) expect(await storage.settleNotification({ id: second.id, owner: mine.owner, now: T0 + 5, delivered: false, retryAt: T0 + 5000, error: 'mail server down' })).toBe(true);
+        // After the leases: the unsettled one comes back (same id, counted), the delivered one never.
+        const again = await storage.claimNotifications({ owner: 'n4', now: T0 + 1000, leaseMs: 1000, limit: 10, types: all });
+        const expectedBack = ids.filter((id) => id !== first.id && id !== second?.id);
+        expect(again.map((notice) => notice.id)).toEqual(expectedBack);
+        expect(again.every((notice) => notice.attempts === 2)).toBe(true);
+        for (const notice of again) expect(await storage.settleNotification({ id: notice.id, owner: 'n4', now: T0 + 1001, delivered: true })).toBe(true);
+        if (second) {
+          expect(await storage.claimNotifications({ owner: 'n4', now: T0 + 4999, leaseMs: 1000, limit: 10, types: all })).toEqual([]);
+          const retried = await storage.claimNotifications({ owner: 'n5', now: T0 + 5000, leaseMs: 1000, limit: 10, types: all });
+          expect(retried.map((notice) => [notice.id, notice.attempts])).toEqual([[second.id, 2]]);
+        }
+        // Retention removes delivered notifications only.
+        const pruned = await storage.prune({ olderThan: T0 + 1 });
+        expect(pruned.notifications).toBe(1 + again.length);
+        expect(await storage.prune({ olderThan: T0 + 1 })).toMatchObject({ notifications: 0 });
+      });
+    });
+
+    describe('a sender over this storage (real HTTP)', () => {
+      /** A storage whose empty claims come back only after the attempt in flight has finished: a slower database. */
+      function slowEmptyClaims(inner: Storage): Storage {
+        let inFlight = 0;
+        let finished: Array<() => void> = [];
+        return {
+          ...inner,
+          async claimDeliveries(input) {
+            const claimed = await inner.claimDeliveries(input);
+            inFlight += claimed.length;
+            if (claimed.length === 0 && inFlight > 0) {
+              await new Promise<void>((resolve) => finished.push(resolve));
+              // Let the dispatcher see the attempt as done before this claim answers.
+              await new Promise((resolve) => setImmediate(resolve));
+            }
+            return claimed;
+          },
+          async finishAttempt(input) {
+            const result = await inner.finishAttempt(input);
+            inFlight--;
+            const waiting = finished;
+            finished = [];
+            for (const resolve of waiting) resolve();
+            return result;
+          },
+        };
+      }
+
+      it.each(['as is', 'with slow empty claims'])('drain() makes every due attempt: 25 sends to an endpoint answering 500, one at a time (%s)', async (variant) => {
+        const clock = createClock(T0);
+        const receiver = await startReceiver(() => ({ status: 500 }));
+        const sender = makeSender({ storage: variant === 'as is' ? storage : slowEmptyClaims(storage), now: clock.now, dispatcher: { perEndpointConcurrency: 1, timeoutMs: 2_000, leaseMs: 10_000 } });
+        try {
+          const { endpoint } = await sender.endpoints.create({ tenant: 'acme', url: receiver.url });
+          for (let index = 0; index < 25; index++) await sender.send({ tenant: 'acme', type: 'registrant.created', data: registrantData(index) });
+          await sender.drain();
+          // 20 attempts: the 20th consecutive failure disables the endpoint; the rest wait.
+          expect(receiver.requests).toHaveLength(20);
+          expect(await sender.endpoints.get(endpoint.id)).toMatchObject({ enabled: false, consecutiveFailures: 20 });
+          expect((await sender.deliveries.list({ status: 'pending', limit: 100 })).items).toHaveLength(25);
+        } finally {
+          await sender.close();
+          await receiver.close();
+        }
       });
     });
 
