@@ -1060,7 +1060,14 @@ export class HooksPortal extends LitElement {
     clearTimeout(this.#testTimer);
     void this.#run('test', async () => {
       this.#testResult = null;
-      const sent = await this.#client().request<{ deliveryId: string }>('POST', `/endpoints/${encodeURIComponent(endpoint.id)}/test`, { type: this.#testType });
+      let sent: { deliveryId: string };
+      try {
+        sent = await this.#client().request<{ deliveryId: string }>('POST', `/endpoints/${encodeURIComponent(endpoint.id)}/test`, { type: this.#testType });
+      } catch (error) {
+        // Said where the reader is looking (a disabled endpoint answers endpoint_disabled).
+        this.#testResult = this.#describe(error);
+        return;
+      }
       this.#testResult = text.testQueued;
       let polls = 0;
       const poll = async () => {

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import axe from 'axe-core';
-import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import { type Browser, type Page, chromium } from 'playwright-core';
 import { expect } from 'vitest';
 
 // Debian's Chromium, never a downloaded browser, with the flags the team's tests use.
@@ -15,11 +15,6 @@ export const SCREENSHOTS = fileURLToPath(new URL('../../test-results/screenshots
 /** Launches headless Chromium. */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
-}
-
-/** Puts axe-core in every page of the context before its own scripts (an init script is not subject to the page's CSP). */
-export function installAxe(context: BrowserContext): Promise<void> {
-  return context.addInitScript({ content: axe.source });
 }
 
 /** Runs axe-core on the page (shadow DOM included) and fails on any serious or critical violation. */
