@@ -33,6 +33,28 @@ describe('endpoints', () => {
     expect((await sender.endpoints.list()).items).toHaveLength(1);
   });
 
+  it('refuses URLs the parser would silently rewrite, saying why, and returns the normalised URL it stores', async () => {
+    sender = makeSender({ urlPolicy: {} });
+    const refused: Array<[string, string]> = [
+      ['https:///hooks', 'missing_host'],
+      ['https:hooks.acme.example/in', 'missing_slashes'],
+      ['https://hooks.acme.example/in\r\nX-Injected: 1', 'control_character'],
+      ['https://hooks.acme.\texample/', 'control_character'],
+      [' https://hooks.acme.example/', 'whitespace'],
+      ['https://hooks.acme.example\\in', 'backslash'],
+      ['https://@hooks.acme.example/', 'credentials'],
+    ];
+    for (const [url, reason] of refused) {
+      await expect(sender.endpoints.create({ tenant: 'acme', url })).rejects.toMatchObject({ code: 'invalid_url', status: 400, details: { field: 'url', reason } });
+    }
+    expect((await sender.endpoints.list()).items).toEqual([]);
+    const { endpoint } = await sender.endpoints.create({ tenant: 'acme', url: 'HTTPS://Hooks.ACME.example:443/a/../in?x=1' });
+    expect(endpoint.url).toBe('https://hooks.acme.example/in?x=1');
+    expect((await sender.endpoints.get(endpoint.id)).url).toBe('https://hooks.acme.example/in?x=1');
+    await expect(sender.endpoints.update(endpoint.id, { url: 'https:///other' })).rejects.toMatchObject({ code: 'invalid_url', details: { reason: 'missing_host' } });
+    expect((await sender.endpoints.update(endpoint.id, { url: 'https://Other.example' })).url).toBe('https://other.example/');
+  });
+
   it('answers bad fields with typed errors and writes nothing', async () => {
     sender = makeSender();
     const base = { tenant: 'acme', url: 'https://hooks.acme.example/' };

@@ -1,15 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import type { LookupAddress } from 'node:dns';
 import type dns from 'node:dns';
+import type { LookupAddress } from 'node:dns';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DeliveryNetworkError, createTransport } from '../src/transport';
 import type { Transport, TransportOptions } from '../src/transport';
+import { createTransport, DeliveryNetworkError } from '../src/transport';
 
 interface Loopback {
   server: Server;
@@ -53,7 +53,7 @@ async function startServer(handler: (request: IncomingMessage, response: ServerR
 }
 
 function transport(options: TransportOptions = {}): Transport {
-  const created = createTransport({ urlPolicy: { allowHttp: true, allowPrivateNetworks: true }, ...options });
+  const created = createTransport({ urlPolicy: { allowHttp: true, allow: ['loopback'] }, ...options });
   transports.push(created);
   return created;
 }
@@ -248,7 +248,7 @@ describe('createTransport: TLS', () => {
 });
 
 describe('createTransport: connect-time address check', () => {
-  const strict = { urlPolicy: { allowHttp: true, allowPrivateNetworks: false } };
+  const strict = { urlPolicy: { allowHttp: true } };
 
   it.each(['http://127.0.0.2:PORT/', 'http://[::1]:PORT/', 'http://[::ffff:127.0.0.1]:PORT/', 'http://2130706433:PORT/', 'http://0x7f.1:PORT/'])(
     'refuses %s and never connects',
@@ -285,9 +285,40 @@ describe('createTransport: connect-time address check', () => {
     expect(error.code).toBe('blocked_address');
   });
 
+  describe('granular allow list', () => {
+    const spellings: LookupAddress[] = [
+      { address: '127.0.0.2', family: 4 },
+      { address: '::1', family: 6 },
+      { address: '::ffff:127.0.0.1', family: 6 },
+      { address: '127.0.0.1', family: 4 },
+    ];
+
+    it.each(spellings)('refuses a name resolving to $address when only link-local and private ranges are allowed, and never connects', async (answer) => {
+      const server = await startServer((_request, response) => response.end('ok'), '::');
+      const client = createTransportTracked({ urlPolicy: { allowHttp: true, allow: ['link-local', 'private', '10.0.0.0/8'] }, lookup: fixedLookup([answer]) });
+      const error = await rejection(client.send(post(`http://hooks.customer.example:${server.port}/`)));
+      expect(error.code).toBe('blocked_address');
+      expect(server.connections).toBe(0);
+    });
+
+    it.each(spellings)('connects a name resolving to $address with allow: [loopback]', async (answer) => {
+      const server = await startServer((_request, response) => response.end('ok'), '::');
+      const client = createTransportTracked({ urlPolicy: { allowHttp: true, allow: ['loopback'] }, lookup: fixedLookup([answer]) });
+      const result = await client.send(post(`http://hooks.customer.example:${server.port}/`));
+      expect(result.status).toBe(200);
+      expect(server.connections).toBe(1);
+    });
+
+    it.each(['http://127.0.0.2:PORT/', 'http://[::1]:PORT/', 'http://[::ffff:127.0.0.1]:PORT/', 'http://localhost:PORT/'])('connects %s with allow: [loopback]', async (template) => {
+      const server = await startServer((_request, response) => response.end('ok'), '::');
+      const result = await createTransportTracked({ urlPolicy: { allowHttp: true, allow: ['loopback'] } }).send(post(template.replace('PORT', String(server.port))));
+      expect(result.status).toBe(200);
+    });
+  });
+
   it('connects to the checked address when the policy allows it', async () => {
     const server = await startServer((_request, response) => response.end('ok'));
-    const client = createTransportTracked({ urlPolicy: { allowHttp: true, allowPrivateNetworks: true }, lookup: fixedLookup([{ address: '127.0.0.1', family: 4 }]) });
+    const client = createTransportTracked({ urlPolicy: { allowHttp: true, allow: ['loopback'] }, lookup: fixedLookup([{ address: '127.0.0.1', family: 4 }]) });
     const result = await client.send(post(`http://rebind.example:${server.port}/x`));
     expect(result.status).toBe(200);
     expect(server.requests[0]?.host).toBe(`rebind.example:${server.port}`);
