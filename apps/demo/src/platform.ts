@@ -34,7 +34,7 @@ export function createPlatform(options: PlatformOptions): Platform {
     database: join(options.dataDir, 'broadcast.db'),
     // Development only: the demo's receivers listen on http://127.0.0.1. A production sender keeps
     // the default policy (https only, loopback/private/metadata addresses refused on save and at connect time).
-    urlPolicy: { allowHttp: true, allowPrivateNetworks: true },
+    urlPolicy: { allowHttp: true, allow: ['loopback'] },
     ...(options.retry ? { retry: options.retry } : {}),
     ...(options.secretOverlapMs !== undefined ? { secretOverlapMs: options.secretOverlapMs } : {}),
     dispatcher: { pollIntervalMs: options.pollIntervalMs ?? 250, timeoutMs: 5_000, leaseMs: 15_000 },

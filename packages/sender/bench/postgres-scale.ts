@@ -40,7 +40,7 @@ async function runOnce(kind: 'postgres' | 'sqlite', processes: number): Promise<
   } else {
     storage = createSqliteStorage({ filename: file });
   }
-  const sender = createSender({ catalog: broadcastEvents, storage, urlPolicy: { allowHttp: true, allowPrivateNetworks: true } });
+  const sender = createSender({ catalog: broadcastEvents, storage, urlPolicy: { allowHttp: true, allow: ['loopback'] } });
   const receivers = await startClusterReceivers(ENDPOINTS, 0);
   const workers = [];
   try {

@@ -12,7 +12,7 @@ import { endpointUrl, examplePayload, peakRssMiB, report } from './shared';
 const endpoints = 100;
 const sends = Number(process.env.BENCH_SENDS ?? 1000);
 const directory = mkdtempSync(join(tmpdir(), 'hooks-bench-'));
-const sender = createSender({ catalog: broadcastEvents, database: join(directory, 'hooks.db'), urlPolicy: { allowHttp: true, allowPrivateNetworks: true } });
+const sender = createSender({ catalog: broadcastEvents, database: join(directory, 'hooks.db'), urlPolicy: { allowHttp: true, allow: ['loopback'] } });
 const tenant = 'tenant_latency';
 for (let index = 0; index < endpoints; index += 1) await sender.endpoints.create({ tenant, url: endpointUrl(index % 10) });
 

@@ -10,10 +10,10 @@ import { endpointUrl, examplePayload, peakRssMiB, report, settings } from './sha
 
 const storageKind = process.env.BENCH_STORAGE === 'memory' ? 'memory' : 'sqlite';
 const directory = mkdtempSync(join(tmpdir(), 'hooks-bench-'));
-const urlPolicy = { allowHttp: true, allowPrivateNetworks: true };
+const urlPolicy = { allowHttp: true, allow: ['loopback'] } as const;
 const sender = createSender({
   catalog: broadcastEvents,
-  ...(storageKind === 'sqlite' ? { database: join(directory, 'hooks.db') } : {}),
+  ...(storageKind === 'sqlite' ? { database: join(directory, 'hooks.db') } : { storage: 'memory' as const }),
   urlPolicy,
   transport: createTransport({ urlPolicy, connectionsPerOrigin: settings.concurrency }),
   dispatcher: { concurrency: settings.concurrency, perEndpointConcurrency: settings.concurrency },

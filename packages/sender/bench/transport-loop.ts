@@ -5,7 +5,7 @@ import { endpointUrl, examplePayload, peakRssMiB, report, settings } from './sha
 // (c′) The raw loop of raw-undici.ts, but through @hooks/sender's transport (URL policy, connect-time
 // address check, timeout, capped excerpt): separates the transport's cost from the queue's.
 
-const urlPolicy = { allowHttp: true, allowPrivateNetworks: true };
+const urlPolicy = { allowHttp: true, allow: ['loopback'] } as const;
 const transport = createTransport({ urlPolicy, connectionsPerOrigin: settings.concurrency });
 const total = settings.messages * settings.endpoints;
 const bodies = Array.from({ length: settings.messages }, (_, index) => {

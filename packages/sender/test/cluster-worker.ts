@@ -37,7 +37,7 @@ if (env.CLUSTER_TRACE === '1') {
   }
 }
 
-const inner = createTransport({ urlPolicy: { allowHttp: true, allowPrivateNetworks: true }, connectionsPerOrigin: Number(env.CLUSTER_CONNECTIONS ?? 16) });
+const inner = createTransport({ urlPolicy: { allowHttp: true, allow: ['loopback'] }, connectionsPerOrigin: Number(env.CLUSTER_CONNECTIONS ?? 16) });
 // Tags every request with this process's name, so the receivers know who sent what.
 const transport = {
   send: (request: Parameters<typeof inner.send>[0]) => inner.send({ ...request, headers: { ...request.headers, 'x-cluster-worker': name } }),

@@ -47,7 +47,7 @@ describe('crash safety (SQLite)', () => {
     const database = join(directory, 'crash.db');
     try {
       // The endpoint is created up front by this process on the same file.
-      const setup = createSender({ catalog: broadcastEvents, storage: createSqliteStorage({ filename: database }), urlPolicy: { allowHttp: true, allowPrivateNetworks: true } });
+      const setup = createSender({ catalog: broadcastEvents, storage: createSqliteStorage({ filename: database }), urlPolicy: { allowHttp: true, allow: ['loopback'] } });
       await setup.endpoints.create({ tenant: 'crash', url: receiver.url });
       await setup.close();
       await setup.storage.close();

@@ -25,7 +25,7 @@ describe('postgres cluster', () => {
   it(`delivers ${ENDPOINTS * MESSAGES} deliveries with ${WORKERS} processes, one SIGKILLed mid-run, losing none`, { timeout: 600_000 }, async () => {
     const storage = createPostgresStorage({ pool, schema });
     await storage.migrate();
-    const sender = createSender({ catalog: broadcastEvents, storage, urlPolicy: { allowHttp: true, allowPrivateNetworks: true } });
+    const sender = createSender({ catalog: broadcastEvents, storage, urlPolicy: { allowHttp: true, allow: ['loopback'] } });
     let receivers: ClusterReceivers | undefined;
     const workers: ClusterWorker[] = [];
     try {

@@ -1,3 +1,4 @@
+import { silentLogger } from '@hooks/core';
 import { createId } from '@hooks/core/internal';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
 import pg from 'pg';
@@ -153,7 +154,7 @@ describe('postgres transactional outbox', () => {
   it('delivers a committed outbox message through the sender and never a rolled-back one', async () => {
     await reset();
     const receiver = await startReceiver();
-    const sender = createSender({ catalog: broadcastEvents, storage, urlPolicy: { allowHttp: true, allowPrivateNetworks: true } });
+    const sender = createSender({ catalog: broadcastEvents, storage, urlPolicy: { allowHttp: true, allow: ['loopback'] } });
     const client = await pool.connect();
     try {
       await sender.endpoints.create({ tenant: 'outbox', url: receiver.url });
@@ -309,7 +310,7 @@ describe('postgres with the sender', () => {
   it('sends through send(input, { transaction }): a rollback sends nothing, a commit is delivered', async () => {
     await reset();
     const receiver = await startReceiver();
-    const sender = createSender({ catalog: broadcastEvents, storage, urlPolicy: { allowHttp: true, allowPrivateNetworks: true } });
+    const sender = createSender({ catalog: broadcastEvents, storage, urlPolicy: { allowHttp: true, allow: ['loopback'] } });
     const data = broadcastEvents.definitions['registrant.created']?.example as never;
     const client = await pool.connect();
     try {
@@ -332,7 +333,7 @@ describe('postgres with the sender', () => {
   });
 
   it('refuses send({ transaction }) on storage that cannot write inside it', async () => {
-    const sender = createSender({ catalog: broadcastEvents });
+    const sender = createSender({ catalog: broadcastEvents, storage: 'memory', logger: silentLogger });
     const client = await pool.connect();
     try {
       await sender.endpoints.create({ tenant: 'memory', url: 'https://example.com/hooks' });
@@ -351,8 +352,8 @@ describe('postgres with the sender', () => {
     const otherPool = createTestPool(3);
     const dispatching = createPostgresStorage({ pool: otherPool, schema, migrate: false });
     // Polls once at start, then not for an hour: only a wake-up can deliver what is sent later.
-    const worker = createSender({ catalog: broadcastEvents, storage: dispatching, urlPolicy: { allowHttp: true, allowPrivateNetworks: true }, dispatcher: { pollIntervalMs: 3_600_000 } });
-    const producer = createSender({ catalog: broadcastEvents, storage, urlPolicy: { allowHttp: true, allowPrivateNetworks: true } });
+    const worker = createSender({ catalog: broadcastEvents, storage: dispatching, urlPolicy: { allowHttp: true, allow: ['loopback'] }, dispatcher: { pollIntervalMs: 3_600_000 } });
+    const producer = createSender({ catalog: broadcastEvents, storage, urlPolicy: { allowHttp: true, allow: ['loopback'] } });
     const data = broadcastEvents.definitions['registrant.created']?.example as never;
     try {
       await producer.endpoints.create({ tenant: 'wake', url: receiver.url });
