@@ -66,5 +66,5 @@ export type { AddressRange, NamedAddressRange, UrlPolicy, UrlPolicyAllowEntry } 
 export { createTransport, DeliveryNetworkError } from './transport';
 export type { DeliveryRequest, DeliveryResponse, NetworkErrorCode, Transport, TransportOptions } from './transport';
 export { createAdminHandler, toNodeListener } from './admin/index';
-export type { AdminErrorBody, AdminHandler, AdminHandlerOptions, AdminPage, AdminPrincipal, AdminSender, TenantOwned } from './admin/index';
+export type { AdminErrorBody, AdminHandler, AdminHandlerOptions, AdminPage, AdminPrincipal, AdminScope, AdminSender, TenantOwned } from './admin/index';
 export { DEFAULT_PORTAL_TOKEN_SECONDS, PORTAL_TOKEN_PREFIX, isPortalToken, type PortalToken, type PortalTokenClaims, type PortalTokenInput, type PortalTokenScope } from './admin/portal-token';
