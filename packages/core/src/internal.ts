@@ -12,5 +12,5 @@ export { VERSION, getHeader } from './headers';
 export { createId } from './ids';
 export { missingSecretError, resolveSecretList } from './receiver-secrets';
 export type { SecretList } from './receiver-secrets';
-export { activeTraceparent, formatTraceparent, loadTracing, parseTraceparent, startSpan, tracingSettled } from './tracing';
+export { activeTraceparent, formatTraceparent, loadTracing, parseTraceparent, startSpan, tracingAvailable, tracingSettled } from './tracing';
 export type { SpanAttributes, StartSpanOptions, Traceparent, TracingSpan, TracingSpanKind } from './tracing';

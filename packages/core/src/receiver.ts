@@ -9,8 +9,8 @@ import { createMemoryIdempotencyStore } from './idempotency/memory';
 import type { IdempotencyStore } from './idempotency/types';
 import { type Logger, createConsoleLogger } from './logger';
 import { type ReceiverSecrets, missingSecretError, resolveSecretList } from './receiver-secrets';
-import { type Secrets, type VerifiedWebhook, verify } from './signature';
-import { loadTracing, startSpan, tracingSettled } from './tracing';
+import { type Secrets, type VerifiedWebhook, verifyNow } from './signature';
+import { loadTracing, startSpan, tracingAvailable, tracingSettled } from './tracing';
 
 /** Options of {@link createReceiver}. */
 export interface ReceiverOptions<TCatalog extends EventCatalog> {
@@ -274,13 +274,15 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
         throw error;
       }
     }
-    const secrets = await secretsFor(input, logger);
+    // Fixed secrets (the usual case) need no await.
+    const secrets = resolver === undefined && fixedSecrets !== undefined && (fixed!.empty === 0 || warnedEmpty) ? fixedSecrets : await secretsFor(input, logger);
     if (HooksError.isInstance(secrets)) return reject(secrets);
     if (typeof secrets === 'object' && !Array.isArray(secrets)) return secrets as ReceiverResult<TCatalog>;
     let webhook: VerifiedWebhook;
     let event: WebhookEvent<TCatalog>;
     try {
-      webhook = await verify(body, input.headers, { secrets: secrets as Secrets, toleranceSeconds: options.toleranceSeconds, now: options.now });
+      const verified = verifyNow(body, input.headers, { secrets: secrets as Secrets, toleranceSeconds: options.toleranceSeconds, now: options.now });
+      webhook = verified instanceof Promise ? await verified : verified;
     } catch (error) {
       if (HooksError.isInstance(error)) return reject(error);
       throw error;
@@ -329,6 +331,7 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
   /** Runs `work` inside a `hooks.receive` span when OpenTelemetry is there; the span ends with the outcome and status. */
   async function traced(headers: HeadersInput, work: () => Promise<ReceiverResult<TCatalog>>): Promise<ReceiverResult<TCatalog>> {
     if (!tracingSettled()) await loadTracing();
+    if (!tracingAvailable()) return work();
     const span = startSpan('hooks.receive', { kind: 'consumer', traceparent: getHeader(headers, 'traceparent'), tracestate: getHeader(headers, 'tracestate') });
     if (!span) return work();
     try {

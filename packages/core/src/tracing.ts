@@ -74,6 +74,8 @@ const SPECIFIER = '@opentelemetry/api';
 
 // undefined: not tried yet; null: not available.
 let api: OtelApi | null | undefined;
+// The API's tracer is a proxy that follows the provider registered later, so one is enough.
+let tracer: ReturnType<OtelApi['trace']['getTracer']> | undefined;
 let loading: Promise<boolean> | undefined;
 
 /**
@@ -93,6 +95,11 @@ export function loadTracing(): Promise<boolean> {
     },
   );
   return loading;
+}
+
+/** True once `@opentelemetry/api` is loaded: {@link startSpan} then returns spans. */
+export function tracingAvailable(): boolean {
+  return api !== undefined && api !== null;
 }
 
 /** True once {@link loadTracing} has settled (either way): no await is needed before {@link startSpan}. */
@@ -163,7 +170,8 @@ export function startSpan(name: string, options: StartSpanOptions = {}): Tracing
       parent = otel.trace.setSpanContext(parent, { ...remote, isRemote: true, traceState });
     }
   }
-  const span = otel.trace.getTracer(TRACER_NAME).startSpan(name, { kind: SPAN_KINDS[options.kind ?? 'internal'] }, parent);
+  tracer ??= otel.trace.getTracer(TRACER_NAME);
+  const span = tracer.startSpan(name, { kind: SPAN_KINDS[options.kind ?? 'internal'] }, parent);
   setAll(span, options.attributes);
   const active = otel.trace.setSpan(parent, span);
   let ended = false;

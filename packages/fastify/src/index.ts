@@ -1,5 +1,14 @@
-import type { Readable } from 'node:stream';
-import { type EventCatalog, type EventName, type Logger, type Receiver, type ReceiverOptions, type WebhookEvent, type WebhookHandler, createReceiver } from '@hooks/core';
+import {
+  type EventCatalog,
+  type EventName,
+  type Logger,
+  PayloadTooLargeError,
+  type Receiver,
+  type ReceiverOptions,
+  type WebhookEvent,
+  type WebhookHandler,
+  createReceiver,
+} from '@hooks/core';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 declare module 'fastify' {
@@ -36,6 +45,8 @@ export interface WebhooksPlugin<TCatalog extends EventCatalog> {
   /** The core receiver behind this plugin. */
   readonly receiver: Receiver<TCatalog, FastifyWebhookContext>;
 }
+
+const EMPTY = new Uint8Array(0);
 
 /**
  * The receiver's {@link Logger} over Fastify's pino logger, whose argument order is
@@ -74,18 +85,22 @@ export function webhooks<TCatalog extends EventCatalog>(
   const path = ('handleStream' in options ? settings.path : options.path) ?? '/webhooks';
 
   function plugin(instance: FastifyInstance, _options: Record<never, never>, done: (error?: Error) => void): void {
-    // In this plugin's context only: hand every body over as the raw stream, unparsed, so core
-    // reads the exact bytes with its own limit. The rest of the app keeps its JSON parser.
+    // In this plugin's context only: every body is read as raw bytes by Fastify's own reader, with
+    // the receiver's limit (a declared Content-Length over it is refused before reading; a chunked
+    // body stops at it). The rest of the app keeps its JSON parser.
     instance.removeAllContentTypeParsers();
-    instance.addContentTypeParser('*', (_request, payload, parsed) => parsed(null, payload));
+    instance.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: receiver.maxBodyBytes }, (_request, body, parsed) => parsed(null, body));
+    instance.setErrorHandler((error: Error & { code?: string }, _request, reply) => {
+      // Fastify's reader refused the body: answer the receiver's 413, and close rather than drain the rest.
+      if (error.code !== 'FST_ERR_CTP_BODY_TOO_LARGE') throw error;
+      const tooLarge = new PayloadTooLargeError(receiver.maxBodyBytes);
+      return reply.code(413).header('connection', 'close').type('application/json; charset=utf-8').send(JSON.stringify({ error: tooLarge.toJSON() }));
+    });
     instance.decorateRequest('webhook', undefined);
     instance.post(path, async (request, reply) => {
-      const stream = request.body as Readable | undefined;
-      const result = await receiver.handleStream({
-        // Core reads the Node stream with 'data' events and only pauses it at the limit: the 413 goes out first, then Connection: close (in result.headers) ends the socket.
-        body: stream,
+      const result = await receiver.handle({
+        body: (request.body as Buffer | undefined) ?? EMPTY,
         headers: request.headers,
-        contentLength: request.headers['content-length'],
         context: { request, reply },
         // Used when the receiver has no `logger` option: Fastify's own, with the request id.
         logger: new FastifyLogger(request.log),
