@@ -44,21 +44,42 @@ const TEST_POLL_MS = 1_000;
 const TEST_POLL_LIMIT = 60;
 let headerKeys = 0;
 
+/** What `document.querySelector('hooks-portal')` gives: the element's attributes as properties, and `reload()`. */
+export interface HooksPortalElement extends HTMLElement {
+  /** Base URL of the admin API (`createAdminHandler`'s `basePath`), e.g. `/api/webhooks`; attribute `api-base`. */
+  apiBase: string;
+  /** A portal token minted by `sender.createPortalToken`; it is not renewed. Attribute `token`. */
+  token: string | undefined;
+  /** A host route answering `{ token, expiresAt }` (cookies included); asked again when the token expires. Attribute `token-url`. */
+  tokenUrl: string | undefined;
+  /** BCP 47 locale for dates; attribute `locale`. @default the browser's */
+  locale: string | undefined;
+  /** The overlap the regenerate dialog states and asks the API for, in hours; attribute `secret-overlap-hours`. @default 24 */
+  secretOverlapHours: number;
+  /** Deliveries and endpoints per page, 1 to 100; attribute `page-size`. @default 20 */
+  pageSize: number;
+  /** Replacement text: any subset of {@link PortalMessages}; the rest stays English. */
+  messages: Partial<PortalMessages> | undefined;
+  /** Reloads everything from the admin API. */
+  reload(): Promise<void>;
+}
+
 /**
+ * @internal The implementation of {@link HooksPortalElement} (Lit); `import '@hooks/portal'` registers it.
+ *
  * `<hooks-portal>`: the webhooks settings page of a SaaS, for one tenant, over the admin API of
  * `@hooks/sender`. Give it `api-base` and either `token-url` (a host route answering
  * `{ token, expiresAt }`), a `token`, or neither when the host's cookies authorise the calls.
  *
- * @fires hooks-portal-error - when a call fails; `detail` is a {@link PortalErrorDetail}.
- * @csspart portal - the outer container.
- * @csspart card - each card.
- * @csspart button - every button; `button-primary` and `button-danger` are added to those kinds.
- * @csspart banner - the automatic-disablement banner.
- * @csspart dialog - the confirmation dialogs.
+ * Fires `hooks-portal-error` (detail: {@link PortalErrorDetail}) when a call fails. Parts for
+ * `::part()`: `portal`, `tabs`, `tab`, `card`, `table`, `input`, `button` (with `button-primary`
+ * and `button-danger`), `banner`, `dialog`.
  */
-export class HooksPortal extends LitElement {
+export class HooksPortal extends LitElement implements HooksPortalElement {
+  /** @internal The element's shadow styles. */
   static override styles = portalStyles;
 
+  /** @internal Lit's reactive properties and their attributes. */
   static override properties = {
     apiBase: { type: String, attribute: 'api-base' },
     token: { type: String },

@@ -1,12 +1,12 @@
-import { HooksPortal } from './hooks-portal';
+import { HooksPortal, type HooksPortalElement } from './hooks-portal';
 
 export { HooksPortal } from './hooks-portal';
-export type { PortalErrorDetail } from './hooks-portal';
+export type { HooksPortalElement, PortalErrorDetail } from './hooks-portal';
 export { englishMessages } from './messages';
 export type { PortalMessages } from './messages';
 export { PortalApi, PortalApiError, tokenFromUrl } from './api-client';
 export type { PortalApiOptions } from './api-client';
-export type { DeliveryStatus, PortalAttempt, PortalDelivery, PortalEndpoint, PortalEventType, PortalPage, PortalSession } from './types';
+export type { DeliveryStatus, PortalAttempt, PortalAttemptRequest, PortalDelivery, PortalEndpoint, PortalEventType, PortalLastDelivery, PortalPage, PortalSession } from './types';
 
 /** The tag name the element registers under. */
 export const HOOKS_PORTAL_TAG = 'hooks-portal';
@@ -21,6 +21,6 @@ defineHooksPortal();
 
 declare global {
   interface HTMLElementTagNameMap {
-    'hooks-portal': HooksPortal;
+    'hooks-portal': HooksPortalElement;
   }
 }

@@ -27,7 +27,25 @@ export interface PortalEndpoint {
   /** In-order delivery. */
   fifo: boolean;
   /** Newest delivery, or null. */
-  lastDelivery?: { id: string; type: string; status: DeliveryStatus; lastStatus: number | null; lastError: string | null; createdAt: string; updatedAt: string } | null;
+  lastDelivery?: PortalLastDelivery | null;
+}
+
+/** The newest delivery of an endpoint, as the endpoint list shows it. */
+export interface PortalLastDelivery {
+  /** `dlv_…` id. */
+  id: string;
+  /** Event type. */
+  type: string;
+  /** State. */
+  status: DeliveryStatus;
+  /** HTTP status of its last attempt. */
+  lastStatus: number | null;
+  /** Error code of its last failed attempt. */
+  lastError: string | null;
+  /** Created. */
+  createdAt: string;
+  /** Last change. */
+  updatedAt: string;
 }
 
 /** Delivery states. */
@@ -76,7 +94,21 @@ export interface PortalAttempt {
   /** 2xx. */
   success: boolean;
   /** The request, rebuilt by the admin API. */
-  request: { method: string; url: string; headers: Record<string, string>; body: string; redactedHeaders: string[] } | null;
+  request: PortalAttemptRequest | null;
+}
+
+/** The request of an attempt as sent (rebuilt by the admin API; the signature redacted). */
+export interface PortalAttemptRequest {
+  /** `POST`. */
+  method: string;
+  /** The endpoint URL. */
+  url: string;
+  /** Header names to values, in sending order. */
+  headers: Record<string, string>;
+  /** The exact body that was signed. */
+  body: string;
+  /** Headers shown as `[redacted]`. */
+  redactedHeaders: string[];
 }
 
 /** A catalog entry. */
