@@ -248,9 +248,15 @@ export function remoteReceiverMatrix(name: string, url: () => string, options: R
     it('answers a declared Content-Length over the limit with 413', async () => {
       const { id, body } = registrantCreated();
       const padded = body.padEnd(2 * 1024 * 1024, ' ');
-      const response = await post(padded, await signed(id, padded));
-      expect(response.status).toBe(413);
-      expect(response.json.error?.code).toBe('payload_too_large');
+      try {
+        const response = await post(padded, await signed(id, padded));
+        expect(response.status).toBe(413);
+        expect(response.json.error?.code).toBe('payload_too_large');
+      } catch (error) {
+        // Where the platform closes the connection after the 413 while the client still writes (Next 15's Pages Router server), the write fails: still a refusal.
+        const code = ((error as { cause?: { code?: string } }).cause ?? {}).code;
+        if (options.resetAllowed !== true || (code !== 'EPIPE' && code !== 'ECONNRESET')) throw error;
+      }
       expect(await countOf(id)).toBe(0);
     });
   });
