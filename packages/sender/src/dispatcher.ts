@@ -87,6 +87,10 @@ export class Dispatcher {
   private readonly notifying = new Set<Promise<void>>();
   // Attempts and notifications finished so far: lets drain() notice one that ended during a claim.
   private finished = 0;
+  // Wall-clock time of the next notification poll when nothing was recorded here: notifications
+  // of other processes are found by polling, those recorded here right away.
+  private nextNotificationPoll = 0;
+  private noticesRecorded = false;
   // Decrypted secrets by stored value, so AES-GCM runs once per secret, not once per attempt.
   private readonly openedSecrets = new Map<string, string>();
   private readonly limiter = new EndpointRateLimiter();
@@ -156,7 +160,7 @@ export class Dispatcher {
       for (;;) {
         const finishedBefore = this.finished;
         const claimed = await this.claimRound();
-        const notified = await this.notifyRound();
+        const notified = await this.notifyRound(true);
         const busy = this.active.size + this.notifying.size;
         if (claimed === 0 && notified === 0 && busy === 0) {
           // An attempt that finished while the claim was on its way (a slower database) may have
@@ -379,7 +383,10 @@ export class Dispatcher {
     if (success) emitter.emit('delivery.succeeded', { delivery, attempt });
     else if (status === 'failed') emitter.emit('delivery.failed', { delivery, attempt });
     // Recorded notifications are due now: hand them over soon.
-    if (result.notifications.length > 0) this.wake();
+    if (result.notifications.length > 0) {
+      this.noticesRecorded = true;
+      this.wake();
+    }
   }
 
   /**
@@ -387,18 +394,20 @@ export class Dispatcher {
    * listeners; a notification is settled as delivered only after every listener resolved.
    * Returns how many were claimed.
    */
-  private async notifyRound(): Promise<number> {
+  private async notifyRound(force = false): Promise<number> {
     const { emitter } = this.context;
     const types = NOTIFICATION_TYPES.filter((type) => emitter.has(type));
     // Without a listener here, leave them to a process that has one.
     if (types.length === 0 || this.notifying.size >= NOTIFICATION_CONCURRENCY) return 0;
-    const claimed = await this.context.storage.claimNotifications({
-      owner: this.owner,
-      now: this.context.now(),
-      leaseMs: this.context.leaseMs,
-      limit: NOTIFICATION_CONCURRENCY - this.notifying.size,
-      types,
-    });
+    // A busy dispatcher ticks after every attempt: look for notifications only when one was
+    // recorded here, or once per poll interval (for the other processes' ones).
+    if (!force && !this.noticesRecorded && Date.now() < this.nextNotificationPoll) return 0;
+    this.noticesRecorded = false;
+    this.nextNotificationPoll = Date.now() + this.context.pollIntervalMs;
+    const limit = NOTIFICATION_CONCURRENCY - this.notifying.size;
+    const claimed = await this.context.storage.claimNotifications({ owner: this.owner, now: this.context.now(), leaseMs: this.context.leaseMs, limit, types });
+    // A full round means more may be due: look again on the next tick.
+    if (claimed.length === limit) this.nextNotificationPoll = 0;
     for (const notification of claimed) {
       const run: Promise<void> = this.notify(notification)
         .catch((error: unknown) => this.context.onError(error))

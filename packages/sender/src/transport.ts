@@ -6,7 +6,7 @@ import { HooksError } from '@hooks/core';
 import { Agent, buildConnector } from 'undici';
 import type { Dispatcher } from 'undici';
 import { SenderError } from './errors';
-import { assertEndpointUrl, isBlockedAddress } from './url-policy';
+import { assertEndpointUrl, compileUrlPolicy, isBlockedAddress } from './url-policy';
 import type { UrlPolicy } from './url-policy';
 
 /** One HTTP POST of a signed webhook. */
@@ -101,6 +101,8 @@ type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | Lo
  */
 export function createTransport(options: TransportOptions = {}): Transport {
   const policy: UrlPolicy = { ...options.urlPolicy };
+  // Bad entries (an unknown range name, a broken CIDR) fail here, not at the first delivery.
+  compileUrlPolicy(policy);
   const maxResponseBytes = options.maxResponseBytes ?? 4096;
   const connections = options.connectionsPerOrigin ?? 10;
   const baseLookup = options.lookup ?? dns.lookup;

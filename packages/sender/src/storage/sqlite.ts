@@ -666,9 +666,12 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
       }, false);
     },
 
-    claimNotifications(input: ClaimNotificationsInput): Promise<StoredNotification[]> {
+    async claimNotifications(input: ClaimNotificationsInput): Promise<StoredNotification[]> {
+      if (input.limit < 1 || input.types.length === 0) return [];
+      // A read first: a poll that finds nothing due costs no write transaction.
+      const due = await guard(() => statements.dueNotifications.all({ now: input.now, types: JSON.stringify(input.types), limit: 1 }).length > 0, false);
+      if (!due) return [];
       return guard(() => {
-        if (input.limit < 1 || input.types.length === 0) return [];
         const ids = (statements.dueNotifications.all({ now: input.now, types: JSON.stringify(input.types), limit: input.limit }) as Array<{ id: string }>).map((row) => row.id);
         if (ids.length === 0) return [];
         const rows = statements.leaseNotifications.all({ until: input.now + input.leaseMs, owner: input.owner, ids: JSON.stringify(ids) }) as SqlRow[];
