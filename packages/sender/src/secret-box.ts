@@ -28,6 +28,8 @@ export interface SecretBox {
 // `enc1:<key id>:<base64url(iv | tag | ciphertext)>`: a version, the key id, AES-256-GCM output.
 const PREFIX = 'enc1:';
 const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+// What generateSecret() writes: HMAC secrets and Ed25519 keys.
+const CLEAR_TEXT = /^wh(?:sec|sk)_/;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
@@ -98,7 +100,9 @@ export function createSecretBox(options: EncryptionOptions | undefined): SecretB
     },
     open(endpointId, stored) {
       // Clear text written before encryption was turned on: readable until reencryptSecrets() runs.
-      if (!stored.startsWith(PREFIX)) return stored;
+      if (CLEAR_TEXT.test(stored)) return stored;
+      // Anything else is damaged: signing with it would only produce signatures nobody accepts.
+      if (!stored.startsWith(PREFIX)) throw new SenderError('storage_error', 'A stored endpoint secret is neither a secret nor a ciphertext this sender wrote (damaged value).');
       const id = keyIdOf(stored);
       const key = keys.get(id);
       if (!key) throw new SenderError('storage_error', `An endpoint secret is encrypted with key "${id.slice(0, 32)}", which is not in encryption.keys.`);

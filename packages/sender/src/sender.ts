@@ -222,6 +222,8 @@ export interface Sender<TCatalog extends EventCatalog = EventCatalog> {
     endpoints: number;
     /** Secrets rewritten under the current key. */
     secrets: number;
+    /** Secrets left as they are because they do not decrypt (a missing key, a damaged value); each is logged. */
+    unreadable: number;
   }>;
   /** Stops, then closes the transport and storage the sender created itself. */
   close(): Promise<void>;
@@ -520,6 +522,7 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
     async reencryptSecrets() {
       let endpointCount = 0;
       let rewritten = 0;
+      let unreadable = 0;
       let cursor: string | undefined;
       do {
         const page = await storage.listEndpoints({ limit: 100, cursor });
@@ -527,13 +530,21 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
           endpointCount++;
           for (const stored of (await storage.listSecrets(endpoint.id)) ?? []) {
             if (!secretBox.needsReseal(stored.secret)) continue;
-            const sealed = secretBox.seal(endpoint.id, secretBox.open(endpoint.id, stored.secret));
-            if (await storage.replaceSecret({ endpointId: endpoint.id, from: stored.secret, to: sealed })) rewritten++;
+            let secret: string;
+            try {
+              secret = secretBox.open(endpoint.id, stored.secret);
+            } catch (error) {
+              // One unreadable value must not stop the others from moving to the current key.
+              unreadable++;
+              logger.error('An endpoint secret could not be re-encrypted.', { endpointId: endpoint.id, reason: error instanceof Error ? error.message : String(error) });
+              continue;
+            }
+            if (await storage.replaceSecret({ endpointId: endpoint.id, from: stored.secret, to: secretBox.seal(endpoint.id, secret) })) rewritten++;
           }
         }
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
-      return { endpoints: endpointCount, secrets: rewritten };
+      return { endpoints: endpointCount, secrets: rewritten, unreadable };
     },
     async close() {
       unsubscribe?.();

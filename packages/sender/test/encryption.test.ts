@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verify } from '@hooks/core';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SenderError } from '../src/errors';
-import { type EncryptionOptions, generateEncryptionKey } from '../src/secret-box';
+import { type EncryptionOptions, createSecretBox, generateEncryptionKey } from '../src/secret-box';
 import { createSender } from '../src/sender';
 import { createPostgresStorage } from '../src/storage/postgres';
 import { createSqliteStorage } from '../src/storage/sqlite';
@@ -155,8 +156,8 @@ describe('secrets encrypted at rest', () => {
       // 3. k2 added and current: both read; reencryptSecrets moves both to k2.
       current = open({ keys: { k1, k2 }, current: 'k2' });
       expect((await current.sender.endpoints.getSecrets(fresh.endpoint.id)).current).toBe(fresh.secret);
-      expect(await current.sender.reencryptSecrets()).toEqual({ endpoints: 2, secrets: 2 });
-      expect(await current.sender.reencryptSecrets()).toEqual({ endpoints: 2, secrets: 0 });
+      expect(await current.sender.reencryptSecrets()).toEqual({ endpoints: 2, secrets: 2, unreadable: 0 });
+      expect(await current.sender.reencryptSecrets()).toEqual({ endpoints: 2, secrets: 0, unreadable: 0 });
       expect(storedValues().every((value) => value.startsWith('enc1:k2:'))).toBe(true);
       await current.sender.close();
       await current.storage.close();
@@ -180,11 +181,15 @@ describe('secrets encrypted at rest', () => {
       const error = await current.sender.endpoints.getSecrets(fresh.endpoint.id).catch((caught: unknown) => caught);
       expect(SenderError.isInstance(error) && error.code).toBe('storage_error');
       expect((error as Error).message).toContain('"k2"');
+      // The re-encryption skips (and counts) what it cannot read instead of stopping.
+      expect(await current.sender.reencryptSecrets()).toEqual({ endpoints: 2, secrets: 0, unreadable: 2 });
       await current.sender.send({ tenant: 'acme', type: 'registrant.created', data: registrantData(2) });
       await current.sender.drain();
       expect(received).toHaveLength(2);
       expect((await current.sender.deliveries.list({ status: 'pending' })).items).toHaveLength(2);
       expect(logger.lines.filter((line) => line.level === 'error').map((line) => line.message)).toEqual([
+        expect.stringMatching(/could not be re-encrypted/),
+        expect.stringMatching(/could not be re-encrypted/),
         expect.stringMatching(/cannot be decrypted/),
         expect.stringMatching(/cannot be decrypted/),
       ]);
@@ -216,6 +221,44 @@ describe('secrets encrypted at rest', () => {
     expect(SenderError.isInstance(error) && error.code).toBe('invalid_option');
     const keysGiven = typeof encryption === 'object' && 'keys' in encryption ? Object.values(encryption.keys) : [];
     for (const key of keysGiven) expect(JSON.stringify({ message: (error as Error).message, details: (error as SenderError).details })).not.toContain(String(key));
+  });
+
+  it('answers any key text with a working box or invalid_option, never showing the key', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 60 }), fc.base64String({ minLength: 40, maxLength: 48 })), (key) => {
+        let box: ReturnType<typeof createSecretBox> | undefined;
+        try {
+          box = createSecretBox({ keys: { k1: key }, current: 'k1' });
+        } catch (error) {
+          expect(SenderError.isInstance(error) && error.code).toBe('invalid_option');
+          if (key.length >= 8) expect((error as Error).message).not.toContain(key);
+          return;
+        }
+        expect(box.open('ep_1', box.seal('ep_1', 'whsec_abc'))).toBe('whsec_abc');
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never opens a damaged stored value into a wrong secret: the right one or storage_error', () => {
+    const box = createSecretBox({ keys: { k1: generateEncryptionKey() }, current: 'k1' });
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const sealed = box.seal('ep_1', secret);
+    fc.assert(
+      fc.property(fc.nat({ max: sealed.length - 1 }), fc.string({ minLength: 1, maxLength: 2 }), (index, replacement) => {
+        const damaged = `${sealed.slice(0, index)}${replacement}${sealed.slice(index + 1)}`;
+        let opened: string | undefined;
+        try {
+          opened = box.open('ep_1', damaged);
+        } catch (error) {
+          expect(SenderError.isInstance(error) && error.code).toBe('storage_error');
+          return;
+        }
+        // Only an edit that decodes to the same bytes (base64 padding bits) may still open.
+        expect(opened).toBe(secret);
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('accepts a key as 32 bytes or base64url text', async () => {
