@@ -1,4 +1,5 @@
-import { ATTEMPT_HEADER, EVENT_HEADER, PROFILE_HEADERS, VERSION } from '@hooks/core';
+import { ATTEMPT_HEADER, EVENT_HEADER, PROFILE_HEADERS } from '@hooks/core';
+import { VERSION } from '@hooks/core/internal';
 import { envelopeBody } from '../dispatcher';
 
 // The storage keeps what came back from each attempt, not what went out: the request is rebuilt
