@@ -254,7 +254,7 @@ export function remoteReceiverMatrix(name: string, url: () => string, options: R
         expect(response.json.error?.code).toBe('payload_too_large');
       } catch (error) {
         // Where the platform closes the connection after the 413 while the client still writes (Next 15's Pages Router server), the write fails: still a refusal.
-        const code = ((error as { cause?: { code?: string } }).cause ?? {}).code;
+        const code = (error as { cause?: { code?: string } }).cause?.code;
         if (options.resetAllowed !== true || (code !== 'EPIPE' && code !== 'ECONNRESET')) throw error;
       }
       expect(await countOf(id)).toBe(0);
