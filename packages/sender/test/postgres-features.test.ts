@@ -80,6 +80,7 @@ describe('postgres options and migrations', () => {
       expect(rows).toEqual([
         { version: 1, name: 'initial' },
         { version: 2, name: 'notifications' },
+        { version: 3, name: 'batched claims and finishes' },
         { version: 100, name: 'extra' },
       ]);
       // The default `migrate: true` also migrates lazily on first use.

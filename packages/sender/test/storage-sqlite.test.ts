@@ -27,6 +27,7 @@ describe('sqlite specifics', () => {
       expect(rows).toEqual([
         { version: 1, name: 'initial' },
         { version: 2, name: 'notifications and retention' },
+        { version: 3, name: 'trace context and shared rate limits' },
         { version: 100, name: 'extra' },
       ]);
     } finally {

@@ -64,6 +64,8 @@ export function createMemoryStorage(): Storage {
   const inFlightRows = new Map<string, Row<StoredDelivery>>();
   const attemptOrder: Row<StoredAttempt>[] = [];
   const notifications: NotificationRow[] = [];
+  // Rate-limited endpoints: the earliest time the next claim of each may happen.
+  const rateNextAt = new Map<string, number>();
 
   function open(): void {
     if (closed) throw new SenderError('storage_error', 'The storage is closed.');
@@ -115,6 +117,119 @@ export function createMemoryStorage(): Storage {
     delivery.updatedAt = now;
     endActive(row);
   }
+
+
+  function enqueueOne(input: EnqueueInput): EnqueueResult {
+    const { message, now } = input;
+    if (message.idempotencyKey !== null) {
+      const existingId = idempotency.get(`${message.tenant}\u0000${message.idempotencyKey}`);
+      const existing = existingId === undefined ? undefined : messages.get(existingId);
+      if (existing) {
+        const list = deliveriesByMessage.get(existing.value.id) ?? [];
+        return { message: copyMessage(existing.value), deliveries: list.map((row) => copyDelivery(row.value)), created: false };
+      }
+    }
+    if (messages.has(message.id)) throw new SenderError('conflict', `A message with id ${message.id} already exists.`);
+    const targets: StoredEndpoint[] = [];
+    if (input.endpointId !== undefined) {
+      const endpoint = endpoints.get(input.endpointId);
+      if (endpoint) targets.push(endpoint.value);
+    } else {
+      for (const row of endpoints.values()) {
+        if (row.value.tenant === message.tenant && row.value.enabled && subscribes(row.value, message.type)) targets.push(row.value);
+      }
+    }
+    const stored: StoredMessage = { id: message.id, tenant: message.tenant, type: message.type, payload: message.payload, idempotencyKey: message.idempotencyKey, createdAt: message.createdAt };
+    // Absent rather than null, like the SQL adapters' rows.
+    if (typeof message.traceContext === 'string') stored.traceContext = message.traceContext;
+    const messageRow = { sequence: ++sequence, value: stored };
+    messages.set(message.id, messageRow);
+    messageOrder.push(messageRow);
+    if (message.idempotencyKey !== null) idempotency.set(`${message.tenant}\u0000${message.idempotencyKey}`, message.id);
+    const created: Row<StoredDelivery>[] = [];
+    for (const endpoint of targets) {
+      const delivery: StoredDelivery = {
+        id: createId('dlv', now),
+        messageId: message.id,
+        endpointId: endpoint.id,
+        tenant: message.tenant,
+        type: message.type,
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: now,
+        leaseOwner: null,
+        leaseUntil: null,
+        lastStatus: null,
+        lastError: null,
+        retryBaseAttempts: 0,
+        retryBaseAt: message.createdAt,
+        createdAt: now,
+        updatedAt: now,
+      };
+      const row = { sequence: ++sequence, value: delivery };
+      deliveries.set(delivery.id, row);
+      deliveryOrder.push(row);
+      active.set(delivery.id, row);
+      created.push(row);
+    }
+    deliveriesByMessage.set(message.id, created);
+    return { message: copyMessage(messageRow.value), deliveries: created.map((row) => copyDelivery(row.value)), created: true };
+  }
+
+  function finishOne(input: FinishAttemptInput): FinishAttemptResult {
+    const { now } = input;
+    const row = deliveries.get(input.deliveryId);
+    const endpointRow = endpoints.get(input.attempt.endpointId);
+    if (row) attemptOrder.push({ sequence: ++sequence, value: { ...input.attempt, id: input.attempt.id ?? createId('att', now), responseHeaders: { ...input.attempt.responseHeaders } } });
+    const previousFailures = endpointRow?.value.consecutiveFailures ?? 0;
+    if (row?.value.status !== 'in_flight' || row.value.leaseOwner !== input.owner) {
+      return {
+        applied: false,
+        delivery: row ? copyDelivery(row.value) : undefined,
+        endpoint: endpointRow ? copyEndpoint(endpointRow.value) : undefined,
+        previousFailures,
+        disabled: false,
+        notifications: [],
+      };
+    }
+    const delivery = row.value;
+    delivery.status = input.next.status;
+    delivery.nextAttemptAt = input.next.status === 'pending' ? input.next.nextAttemptAt : null;
+    delivery.attempts += 1;
+    delivery.leaseOwner = null;
+    delivery.leaseUntil = null;
+    delivery.lastStatus = input.attempt.statusCode;
+    delivery.lastError = input.attempt.errorCode;
+    delivery.updatedAt = now;
+    endActive(row);
+    let disabled = false;
+    const recorded: StoredNotification[] = [];
+    if (endpointRow) {
+      const before = endpointRow.value;
+      const endpoint = { ...endpointRow.value };
+      const effect = input.endpoint;
+      if (effect.success) {
+        endpoint.consecutiveFailures = 0;
+        endpoint.pausedUntil = null;
+      } else {
+        endpoint.consecutiveFailures += 1;
+        const reason = effect.disableReason ?? (effect.disableAfter !== undefined && endpoint.consecutiveFailures >= effect.disableAfter ? 'consecutive_failures' : undefined);
+        if (reason !== undefined && endpoint.enabled) {
+          endpoint.enabled = false;
+          endpoint.disabledReason = reason;
+          disabled = true;
+        }
+        if (effect.pauseUntil !== undefined && (endpoint.pausedUntil === null || endpoint.pausedUntil < effect.pauseUntil)) endpoint.pausedUntil = effect.pauseUntil;
+      }
+      endpoint.updatedAt = now;
+      endpointRow.value = endpoint;
+      for (const notification of notificationsFor({ before, after: endpoint, effect: input.endpoint, disabled, now })) {
+        notifications.push({ sequence: ++sequence, value: notification, dueAt: now, leaseOwner: null });
+        recorded.push(copyNotification(notification));
+      }
+    }
+    return { applied: true, delivery: copyDelivery(delivery), endpoint: endpointRow ? copyEndpoint(endpointRow.value) : undefined, previousFailures, disabled, notifications: recorded };
+    }
 
   const storage: Storage = {
     kind: 'memory',
@@ -212,57 +327,20 @@ export function createMemoryStorage(): Storage {
 
     async enqueueMessage(input: EnqueueInput): Promise<EnqueueResult> {
       open();
-      const { message, now } = input;
-      if (message.idempotencyKey !== null) {
-        const existingId = idempotency.get(`${message.tenant}\u0000${message.idempotencyKey}`);
-        const existing = existingId === undefined ? undefined : messages.get(existingId);
-        if (existing) {
-          const list = deliveriesByMessage.get(existing.value.id) ?? [];
-          return { message: copyMessage(existing.value), deliveries: list.map((row) => copyDelivery(row.value)), created: false };
-        }
+      return enqueueOne(input);
+    },
+
+    async enqueueMessages(inputs: readonly EnqueueInput[]): Promise<EnqueueResult[]> {
+      open();
+      // All or nothing: refuse a duplicate id before writing anything.
+      const ids = new Set<string>();
+      for (const input of inputs) {
+        const { message } = input;
+        const keyed = message.idempotencyKey !== null && idempotency.has(`${message.tenant}\u0000${message.idempotencyKey}`);
+        if (!keyed && (messages.has(message.id) || ids.has(message.id))) throw new SenderError('conflict', `A message with id ${message.id} already exists.`);
+        ids.add(message.id);
       }
-      if (messages.has(message.id)) throw new SenderError('conflict', `A message with id ${message.id} already exists.`);
-      const targets: StoredEndpoint[] = [];
-      if (input.endpointId !== undefined) {
-        const endpoint = endpoints.get(input.endpointId);
-        if (endpoint) targets.push(endpoint.value);
-      } else {
-        for (const row of endpoints.values()) {
-          if (row.value.tenant === message.tenant && row.value.enabled && subscribes(row.value, message.type)) targets.push(row.value);
-        }
-      }
-      const messageRow = { sequence: ++sequence, value: copyMessage(message) };
-      messages.set(message.id, messageRow);
-      messageOrder.push(messageRow);
-      if (message.idempotencyKey !== null) idempotency.set(`${message.tenant}\u0000${message.idempotencyKey}`, message.id);
-      const created: Row<StoredDelivery>[] = [];
-      for (const endpoint of targets) {
-        const delivery: StoredDelivery = {
-          id: createId('dlv', now),
-          messageId: message.id,
-          endpointId: endpoint.id,
-          tenant: message.tenant,
-          type: message.type,
-          status: 'pending',
-          attempts: 0,
-          nextAttemptAt: now,
-          leaseOwner: null,
-          leaseUntil: null,
-          lastStatus: null,
-          lastError: null,
-          retryBaseAttempts: 0,
-          retryBaseAt: message.createdAt,
-          createdAt: now,
-          updatedAt: now,
-        };
-        const row = { sequence: ++sequence, value: delivery };
-        deliveries.set(delivery.id, row);
-        deliveryOrder.push(row);
-        active.set(delivery.id, row);
-        created.push(row);
-      }
-      deliveriesByMessage.set(message.id, created);
-      return { message: copyMessage(messageRow.value), deliveries: created.map((row) => copyDelivery(row.value)), created: true };
+      return inputs.map(enqueueOne);
     },
 
     async getMessage(id) {
@@ -312,73 +390,30 @@ export function createMemoryStorage(): Storage {
         if (endpoint.fifo && !isFifoHead) continue;
         const count = inFlight.get(endpoint.id) ?? 0;
         if (count >= input.perEndpointConcurrency) continue;
+        if (endpoint.rateLimit !== null && (rateNextAt.get(endpoint.id) ?? Number.NEGATIVE_INFINITY) > now) continue;
         const message = messages.get(delivery.messageId)?.value;
         if (!message) continue;
+        if (endpoint.rateLimit !== null) rateNextAt.set(endpoint.id, now + 1000 / endpoint.rateLimit);
         inFlight.set(endpoint.id, count + 1);
         delivery.status = 'in_flight';
         delivery.leaseOwner = input.owner;
         delivery.leaseUntil = now + input.leaseMs;
         delivery.updatedAt = now;
         inFlightRows.set(delivery.id, row);
-        claimed.push({ delivery: copyDelivery(delivery), message: copyMessage(message), endpoint: copyEndpoint(endpoint) });
+        const signing = (secrets.get(endpoint.id) ?? []).filter((secret) => secret.expiresAt === null || secret.expiresAt > now).map((secret) => ({ ...secret }));
+        claimed.push({ delivery: copyDelivery(delivery), message: copyMessage(message), endpoint: copyEndpoint(endpoint), secrets: signing });
       }
       return claimed;
     },
 
     async finishAttempt(input: FinishAttemptInput): Promise<FinishAttemptResult> {
       open();
-      const { now } = input;
-      const row = deliveries.get(input.deliveryId);
-      const endpointRow = endpoints.get(input.attempt.endpointId);
-      if (row) attemptOrder.push({ sequence: ++sequence, value: { ...input.attempt, id: input.attempt.id ?? createId('att', now), responseHeaders: { ...input.attempt.responseHeaders } } });
-      const previousFailures = endpointRow?.value.consecutiveFailures ?? 0;
-      if (row?.value.status !== 'in_flight' || row.value.leaseOwner !== input.owner) {
-        return {
-          applied: false,
-          delivery: row ? copyDelivery(row.value) : undefined,
-          endpoint: endpointRow ? copyEndpoint(endpointRow.value) : undefined,
-          previousFailures,
-          disabled: false,
-          notifications: [],
-        };
-      }
-      const delivery = row.value;
-      delivery.status = input.next.status;
-      delivery.nextAttemptAt = input.next.status === 'pending' ? input.next.nextAttemptAt : null;
-      delivery.attempts += 1;
-      delivery.leaseOwner = null;
-      delivery.leaseUntil = null;
-      delivery.lastStatus = input.attempt.statusCode;
-      delivery.lastError = input.attempt.errorCode;
-      delivery.updatedAt = now;
-      endActive(row);
-      let disabled = false;
-      const recorded: StoredNotification[] = [];
-      if (endpointRow) {
-        const before = endpointRow.value;
-        const endpoint = { ...endpointRow.value };
-        const effect = input.endpoint;
-        if (effect.success) {
-          endpoint.consecutiveFailures = 0;
-          endpoint.pausedUntil = null;
-        } else {
-          endpoint.consecutiveFailures += 1;
-          const reason = effect.disableReason ?? (effect.disableAfter !== undefined && endpoint.consecutiveFailures >= effect.disableAfter ? 'consecutive_failures' : undefined);
-          if (reason !== undefined && endpoint.enabled) {
-            endpoint.enabled = false;
-            endpoint.disabledReason = reason;
-            disabled = true;
-          }
-          if (effect.pauseUntil !== undefined && (endpoint.pausedUntil === null || endpoint.pausedUntil < effect.pauseUntil)) endpoint.pausedUntil = effect.pauseUntil;
-        }
-        endpoint.updatedAt = now;
-        endpointRow.value = endpoint;
-        for (const notification of notificationsFor({ before, after: endpoint, effect: input.endpoint, disabled, now })) {
-          notifications.push({ sequence: ++sequence, value: notification, dueAt: now, leaseOwner: null });
-          recorded.push(copyNotification(notification));
-        }
-      }
-      return { applied: true, delivery: copyDelivery(delivery), endpoint: endpointRow ? copyEndpoint(endpointRow.value) : undefined, previousFailures, disabled, notifications: recorded };
+      return finishOne(input);
+    },
+
+    async finishAttempts(inputs: readonly FinishAttemptInput[]): Promise<FinishAttemptResult[]> {
+      open();
+      return inputs.map(finishOne);
     },
 
     async releaseDeliveries(owner, options) {

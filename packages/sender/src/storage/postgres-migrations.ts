@@ -149,4 +149,269 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX notifications_created ON {{schema}}.notifications (created_at) WHERE due_at IS NULL;
     `,
   },
+  {
+    version: 3,
+    name: 'batched claims and finishes',
+    sql: `
+      -- W3C trace context of the send (JSON text), sent as traceparent/tracestate on each attempt.
+      ALTER TABLE {{schema}}.messages ADD COLUMN trace_context text;
+      -- Rate-limited endpoints: the earliest time any process may claim the next delivery, so the
+      -- requests-per-second limit holds across processes.
+      ALTER TABLE {{schema}}.endpoints ADD COLUMN rate_next_at bigint;
+      -- Claims of one endpoint in due order: a backlog of retries scheduled later (an endpoint down
+      -- for a day) is never walked to find the few that are due.
+      CREATE INDEX deliveries_endpoint_due ON {{schema}}.deliveries (endpoint_id, due_at, seq) WHERE due_at IS NOT NULL;
+      -- Disabled endpoints' waiting deliveries leave the claim index (due_at NULL) until enabled.
+      UPDATE {{schema}}.deliveries d SET due_at = NULL FROM {{schema}}.endpoints e
+        WHERE e.id = d.endpoint_id AND NOT e.enabled AND d.status = 'pending' AND d.due_at IS NOT NULL;
+
+      -- One claim round in one round trip: try a transaction-scoped advisory lock per endpoint with
+      -- due work (serialises the claims of one endpoint across processes, for the concurrency limit
+      -- and FIFO, without a hot row), then, in a second statement with a fresh snapshot that sees
+      -- every claim committed before the locks were granted, lease the deliveries and return each
+      -- with its message, endpoint and signing secrets. Plans are cached per connection.
+      CREATE FUNCTION {{schema}}.claim_deliveries(p_owner text, p_now bigint, p_until bigint, p_limit integer, p_per_endpoint integer)
+      RETURNS TABLE (claimed_delivery json, claimed_message json, claimed_endpoint json, claimed_secrets json)
+      LANGUAGE plpgsql VOLATILE AS $claim$
+      #variable_conflict use_column
+      DECLARE
+        v_locked text[] := ARRAY[]::text[];
+        v_busy text[] := ARRAY[]::text[];
+        v_round integer := 0;
+        v_candidate record;
+      BEGIN
+        -- A lease lost in a server crash costs at most a repeated attempt, never a message: no WAL
+        -- flush wait at this commit (attempt results and sends stay fully durable).
+        PERFORM set_config('synchronous_commit', 'off', true);
+        LOOP
+          FOR v_candidate IN
+            WITH live AS (
+              SELECT d.endpoint_id, count(*) AS n FROM {{schema}}.deliveries d WHERE d.status = 'in_flight' AND d.lease_until > p_now GROUP BY d.endpoint_id
+            ), blocked AS (
+              SELECT e.id FROM {{schema}}.endpoints e WHERE NOT e.enabled OR e.paused_until > p_now OR e.rate_next_at > p_now
+              UNION ALL SELECT live.endpoint_id FROM live WHERE live.n >= p_per_endpoint
+              UNION ALL SELECT e.id FROM {{schema}}.endpoints e
+                CROSS JOIN LATERAL (SELECT h.due_at FROM {{schema}}.deliveries h WHERE h.endpoint_id = e.id AND h.due_at IS NOT NULL ORDER BY h.seq LIMIT 1) head
+                WHERE e.fifo AND head.due_at > p_now
+            )
+            SELECT DISTINCT c.endpoint_id, hashtextextended('{{schema_name}}/' || c.endpoint_id, 0) AS key FROM (
+              SELECT d.endpoint_id FROM {{schema}}.deliveries d
+              WHERE d.due_at IS NOT NULL AND d.due_at <= p_now AND d.endpoint_id NOT IN (SELECT b.id FROM blocked b) AND d.endpoint_id <> ALL (v_busy)
+              ORDER BY d.due_at, d.seq LIMIT p_limit * 2
+            ) c ORDER BY 2
+          LOOP
+            IF pg_try_advisory_xact_lock(v_candidate.key) THEN
+              v_locked := v_locked || v_candidate.endpoint_id;
+            ELSE
+              v_busy := v_busy || v_candidate.endpoint_id;
+            END IF;
+          END LOOP;
+          EXIT WHEN cardinality(v_locked) > 0 OR cardinality(v_busy) = 0;
+          v_round := v_round + 1;
+          IF v_round = 3 THEN
+            -- Every endpoint with work is being claimed by others: wait for them in key order (no
+            -- deadlock), then claim what they left.
+            PERFORM pg_advisory_xact_lock(k.key) FROM (SELECT DISTINCT hashtextextended('{{schema_name}}/' || b.id, 0) AS key FROM unnest(v_busy) AS b(id) ORDER BY 1) k;
+            v_locked := v_busy;
+            EXIT;
+          END IF;
+        END LOOP;
+        IF cardinality(v_locked) = 0 THEN
+          RETURN;
+        END IF;
+        RETURN QUERY
+        WITH endpoint_state AS (
+          SELECT e.*, (SELECT count(*) FROM {{schema}}.deliveries d WHERE d.endpoint_id = e.id AND d.status = 'in_flight' AND d.lease_until > p_now) AS in_flight
+          FROM {{schema}}.endpoints e
+          WHERE e.id = ANY (v_locked) AND e.enabled AND (e.paused_until IS NULL OR e.paused_until <= p_now) AND (e.rate_next_at IS NULL OR e.rate_next_at <= p_now)
+        ), rooms AS (
+          SELECT s.id, s.fifo, s.rate_limit,
+            CASE WHEN s.fifo OR s.rate_limit IS NOT NULL THEN CASE WHEN s.in_flight < p_per_endpoint AND (NOT s.fifo OR s.in_flight = 0) THEN 1 ELSE 0 END
+              ELSE least(p_limit::bigint, p_per_endpoint::bigint - s.in_flight) END AS room
+          FROM endpoint_state s
+        ), picked AS (
+          SELECT c.id, c.due_at, c.seq FROM rooms r CROSS JOIN LATERAL (
+            SELECT d.id, d.due_at, d.seq FROM {{schema}}.deliveries d
+            WHERE d.endpoint_id = r.id AND d.due_at IS NOT NULL AND d.due_at <= p_now
+            ORDER BY d.due_at, d.seq LIMIT greatest(r.room, 0) FOR UPDATE SKIP LOCKED
+          ) c WHERE NOT r.fifo
+          UNION ALL
+          SELECT x.id, x.due_at, x.seq FROM (
+            SELECT d.id, d.due_at, d.seq FROM {{schema}}.deliveries d
+            WHERE d.id IN (
+              SELECT (SELECT h.id FROM {{schema}}.deliveries h WHERE h.endpoint_id = r.id AND h.due_at IS NOT NULL ORDER BY h.seq LIMIT 1) FROM rooms r WHERE r.fifo AND r.room > 0
+            ) AND d.due_at <= p_now
+            FOR UPDATE SKIP LOCKED
+          ) x
+        ), chosen AS (
+          SELECT p.id, p.due_at, p.seq FROM picked p ORDER BY p.due_at, p.seq LIMIT p_limit
+        ), claimed AS (
+          UPDATE {{schema}}.deliveries d SET status = 'in_flight', lease_owner = p_owner, lease_until = p_until, due_at = p_until, updated_at = p_now
+          FROM chosen WHERE d.id = chosen.id RETURNING d.*, chosen.due_at AS was_due, chosen.seq AS was_seq
+        ), rated AS (
+          UPDATE {{schema}}.endpoints e SET rate_next_at = p_now + ceil(1000 / e.rate_limit)::bigint
+          WHERE e.rate_limit IS NOT NULL AND e.id IN (SELECT claimed.endpoint_id FROM claimed)
+          RETURNING e.id
+        ), signing AS (
+          SELECT r.id, coalesce((
+            SELECT json_agg(json_build_object('secret', s.secret, 'created_at', s.created_at, 'expires_at', s.expires_at) ORDER BY (s.expires_at IS NOT NULL), s.created_at DESC, s.seq DESC)
+            FROM {{schema}}.endpoint_secrets s WHERE s.endpoint_id = r.id AND (s.expires_at IS NULL OR s.expires_at > p_now)
+          ), '[]'::json) AS secrets
+          FROM rooms r WHERE r.room > 0
+        )
+        SELECT row_to_json(claimed), row_to_json(m), row_to_json(e), sg.secrets
+        FROM claimed JOIN {{schema}}.messages m ON m.id = claimed.message_id JOIN endpoint_state e ON e.id = claimed.endpoint_id JOIN signing sg ON sg.id = claimed.endpoint_id
+        ORDER BY claimed.was_due, claimed.was_seq;
+      END
+      $claim$;
+
+      -- Several messages and their deliveries in one round trip and one commit (group commit of
+      -- concurrent sends, sendMany, and the transactional outbox inside the host's transaction).
+      -- Per message: the message row (an idempotency key already used returns the first message),
+      -- then every delivery in one multi-row insert. Delivery ids: the caller's sortable prefix
+      -- (time and randomness) plus the target's position in 4 base-32 digits. One NOTIFY, sent on
+      -- commit only.
+      CREATE FUNCTION {{schema}}.enqueue_messages(p_items json)
+      RETURNS TABLE (item integer, created boolean, stored_message json, stored_deliveries json)
+      LANGUAGE plpgsql VOLATILE AS $enqueue$
+      #variable_conflict use_column
+      DECLARE
+        it record;
+        v_inserted integer;
+        v_targets text[];
+        v_any boolean := false;
+      BEGIN
+        FOR it IN
+          SELECT * FROM json_to_recordset(p_items) AS x(ord integer, id text, tenant text, type text, payload text, idempotency_key text, created_at bigint,
+            trace_context text, endpoint_id text, now bigint, delivery_prefix text)
+          ORDER BY x.ord
+        LOOP
+          item := it.ord;
+          INSERT INTO {{schema}}.messages (id, tenant, type, payload, idempotency_key, created_at, trace_context)
+          VALUES (it.id, it.tenant, it.type, it.payload, it.idempotency_key, it.created_at, it.trace_context)
+          ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING;
+          GET DIAGNOSTICS v_inserted = ROW_COUNT;
+          IF v_inserted = 0 THEN
+            created := false;
+            SELECT row_to_json(m.*) INTO stored_message FROM {{schema}}.messages m WHERE m.tenant = it.tenant AND m.idempotency_key = it.idempotency_key;
+            SELECT coalesce(json_agg(row_to_json(d.*) ORDER BY d.seq), '[]'::json) INTO stored_deliveries
+              FROM {{schema}}.deliveries d WHERE d.message_id = stored_message->>'id';
+            RETURN NEXT;
+            CONTINUE;
+          END IF;
+          SELECT coalesce(array_agg(e.id ORDER BY e.seq), ARRAY[]::text[]) INTO v_targets FROM {{schema}}.endpoints e
+          WHERE CASE WHEN it.endpoint_id IS NOT NULL THEN e.id = it.endpoint_id ELSE e.tenant = it.tenant AND e.enabled AND (e.events = '[]'::jsonb OR e.events ? it.type) END;
+          created := true;
+          stored_message := NULL;
+          IF cardinality(v_targets) = 0 THEN
+            stored_deliveries := '[]'::json;
+          ELSE
+            v_any := true;
+            WITH inserted AS (
+              INSERT INTO {{schema}}.deliveries (id, message_id, endpoint_id, tenant, type, status, attempts, next_attempt_at, retry_base_attempts, retry_base_at, due_at, created_at, updated_at)
+              SELECT it.delivery_prefix || substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', ((t.position - 1) >> 15 & 31)::integer + 1, 1)
+                  || substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', ((t.position - 1) >> 10 & 31)::integer + 1, 1)
+                  || substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', ((t.position - 1) >> 5 & 31)::integer + 1, 1)
+                  || substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', ((t.position - 1) & 31)::integer + 1, 1),
+                it.id, t.endpoint_id, it.tenant, it.type, 'pending', 0, it.now, 0, it.created_at, it.now, it.now, it.now
+              FROM unnest(v_targets) WITH ORDINALITY AS t(endpoint_id, position) ORDER BY t.position
+              RETURNING *
+            )
+            SELECT coalesce(json_agg(row_to_json(inserted.*) ORDER BY inserted.seq), '[]'::json) INTO stored_deliveries FROM inserted;
+          END IF;
+          RETURN NEXT;
+        END LOOP;
+        IF v_any THEN
+          PERFORM pg_notify('hooks_sender_{{schema_name}}', '');
+        END IF;
+      END
+      $enqueue$;
+
+      -- Several attempt results in one round trip and one commit, applied in order: each logs its
+      -- attempt, moves its delivery on if the lease is still held, updates the endpoint's failure
+      -- count (a success on a healthy endpoint writes nothing there), and records the owner
+      -- notification it causes in the same transaction.
+      CREATE FUNCTION {{schema}}.finish_attempts(p_items json)
+      RETURNS TABLE (item integer, applied json, current_row json, endpoint_after json, previous integer, disabled boolean, notice json)
+      LANGUAGE plpgsql VOLATILE AS $finish$
+      #variable_conflict use_column
+      DECLARE
+        it record;
+        v_applied json;
+        v_current json;
+        v_endpoint json;
+        v_notice json;
+        v_previous integer;
+        v_paused bigint;
+        v_enabled boolean;
+        v_disable boolean;
+        v_count integer;
+      BEGIN
+        FOR it IN
+          SELECT * FROM json_to_recordset(p_items) AS x(ord integer, delivery_id text, owner text, attempt_id text, message_id text, endpoint_id text, number integer,
+            started_at bigint, duration_ms double precision, status_code integer, response_headers json, response_body text, error_code text, success boolean,
+            next_status text, next_at bigint, now bigint, disable_after integer, disable_reason text, pause_until bigint, notify_after integer[], recovered_after integer, notice_id text)
+          ORDER BY x.ord
+        LOOP
+          v_applied := NULL; v_current := NULL; v_endpoint := NULL; v_notice := NULL; v_previous := NULL; v_disable := false;
+          UPDATE {{schema}}.deliveries d SET status = it.next_status, next_attempt_at = it.next_at, due_at = it.next_at, attempts = d.attempts + 1,
+            lease_owner = NULL, lease_until = NULL, last_status = it.status_code, last_error = it.error_code, updated_at = it.now
+          WHERE d.id = it.delivery_id AND d.status = 'in_flight' AND d.lease_owner = it.owner
+          RETURNING row_to_json(d.*) INTO v_applied;
+          IF v_applied IS NULL THEN
+            SELECT row_to_json(d.*) INTO v_current FROM {{schema}}.deliveries d WHERE d.id = it.delivery_id;
+          END IF;
+          -- Every attempt is logged, applied or not, as long as its delivery exists.
+          IF v_applied IS NOT NULL OR v_current IS NOT NULL THEN
+            INSERT INTO {{schema}}.attempts (id, delivery_id, message_id, endpoint_id, number, started_at, duration_ms, status_code, response_headers, response_body, error_code, success)
+            VALUES (it.attempt_id, it.delivery_id, it.message_id, it.endpoint_id, it.number, it.started_at, it.duration_ms, it.status_code, it.response_headers, it.response_body, it.error_code, it.success);
+          END IF;
+          IF v_applied IS NULL THEN
+            SELECT row_to_json(e.*), e.consecutive_failures INTO v_endpoint, v_previous FROM {{schema}}.endpoints e WHERE e.id = it.endpoint_id;
+          ELSIF it.success THEN
+            SELECT e.consecutive_failures, e.paused_until INTO v_previous, v_paused FROM {{schema}}.endpoints e WHERE e.id = it.endpoint_id;
+            IF FOUND AND (v_previous <> 0 OR v_paused IS NOT NULL) THEN
+              -- Only a failing or paused endpoint is written (and locked) on a success.
+              SELECT e.consecutive_failures INTO v_previous FROM {{schema}}.endpoints e WHERE e.id = it.endpoint_id FOR UPDATE;
+              UPDATE {{schema}}.endpoints e SET consecutive_failures = 0, paused_until = NULL, updated_at = it.now WHERE e.id = it.endpoint_id
+              RETURNING row_to_json(e.*) INTO v_endpoint;
+              IF it.recovered_after IS NOT NULL AND v_previous >= it.recovered_after THEN
+                INSERT INTO {{schema}}.notifications AS n (id, type, endpoint_id, tenant, endpoint, failures, reason, created_at, due_at, attempts)
+                SELECT it.notice_id, 'endpoint.recovered', e.id, e.tenant, row_to_json(e.*), v_previous, NULL, it.now, it.now, 0 FROM {{schema}}.endpoints e WHERE e.id = it.endpoint_id
+                RETURNING row_to_json(n.*) INTO v_notice;
+              END IF;
+            ELSE
+              SELECT row_to_json(e.*) INTO v_endpoint FROM {{schema}}.endpoints e WHERE e.id = it.endpoint_id;
+            END IF;
+          ELSE
+            SELECT e.consecutive_failures, e.enabled INTO v_previous, v_enabled FROM {{schema}}.endpoints e WHERE e.id = it.endpoint_id FOR UPDATE;
+            IF FOUND THEN
+              v_count := v_previous + 1;
+              v_disable := v_enabled AND (it.disable_reason IS NOT NULL OR v_count >= coalesce(it.disable_after, 2147483647));
+              UPDATE {{schema}}.endpoints e SET consecutive_failures = v_count,
+                enabled = CASE WHEN v_disable THEN false ELSE e.enabled END,
+                disabled_reason = CASE WHEN v_disable THEN coalesce(it.disable_reason, 'consecutive_failures') ELSE e.disabled_reason END,
+                paused_until = CASE WHEN it.pause_until IS NOT NULL AND (e.paused_until IS NULL OR e.paused_until < it.pause_until) THEN it.pause_until ELSE e.paused_until END,
+                updated_at = it.now
+              WHERE e.id = it.endpoint_id RETURNING row_to_json(e.*) INTO v_endpoint;
+              IF v_disable THEN
+                -- Its waiting deliveries leave the claim index until the endpoint is enabled again.
+                UPDATE {{schema}}.deliveries d SET due_at = NULL WHERE d.endpoint_id = it.endpoint_id AND d.status = 'pending' AND d.due_at IS NOT NULL;
+              END IF;
+              IF v_disable OR v_count = ANY (coalesce(it.notify_after, ARRAY[]::integer[])) THEN
+                INSERT INTO {{schema}}.notifications AS n (id, type, endpoint_id, tenant, endpoint, failures, reason, created_at, due_at, attempts)
+                SELECT it.notice_id, CASE WHEN v_disable THEN 'endpoint.disabled' ELSE 'endpoint.failing' END, e.id, e.tenant, row_to_json(e.*), v_count,
+                  CASE WHEN v_disable THEN e.disabled_reason END, it.now, it.now, 0
+                FROM {{schema}}.endpoints e WHERE e.id = it.endpoint_id
+                RETURNING row_to_json(n.*) INTO v_notice;
+              END IF;
+            END IF;
+          END IF;
+          item := it.ord; applied := v_applied; current_row := v_current; endpoint_after := v_endpoint; previous := v_previous; disabled := v_disable; notice := v_notice;
+          RETURN NEXT;
+        END LOOP;
+      END
+      $finish$;
+    `,
+  },
 ];

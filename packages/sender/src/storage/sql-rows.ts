@@ -1,4 +1,4 @@
-import type { DeliveryStatus, NotificationType, StoredAttempt, StoredDelivery, StoredEndpoint, StoredMessage, StoredNotification } from './types';
+import type { DeliveryStatus, NotificationType, StoredAttempt, StoredDelivery, StoredEndpoint, StoredMessage, StoredNotification, StoredSecret } from './types';
 
 // Rows of the SQL adapters (SQLite and PostgreSQL share column names) turned into stored records.
 // The decoders accept both databases' representations: numbers or bigint strings, 1 or true,
@@ -72,7 +72,18 @@ export function toMessage(row: SqlRow): StoredMessage {
     payload: row.payload as string,
     idempotencyKey: textOrNull(row.idempotency_key),
     createdAt: num(row.created_at),
+    // Absent rather than null when there is none, so records compare equal across adapters.
+    ...(typeof row.trace_context === 'string' ? { traceContext: row.trace_context } : {}),
   };
+}
+
+/** Signing secrets as a claim returns them (`[{ secret, created_at, expires_at }]`, JSON text or parsed). */
+export function toSecrets(value: unknown): StoredSecret[] {
+  const rows = json<unknown>(value, []);
+  if (!Array.isArray(rows)) return [];
+  return rows
+    .filter((row): row is SqlRow => row !== null && typeof row === 'object' && typeof (row as SqlRow).secret === 'string')
+    .map((row) => ({ secret: row.secret as string, createdAt: num(row.created_at), expiresAt: numOrNull(row.expires_at) }));
 }
 
 /** A deliveries row. */

@@ -148,4 +148,14 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX messages_created ON messages (created_at);
     `,
   },
+  {
+    version: 3,
+    name: 'trace context and shared rate limits',
+    sql: `
+      -- W3C trace context of the send (JSON text), sent as traceparent/tracestate on each attempt.
+      ALTER TABLE messages ADD COLUMN trace_context TEXT;
+      -- Rate-limited endpoints: the earliest time any process may claim the next delivery.
+      ALTER TABLE endpoints ADD COLUMN rate_next_at INTEGER;
+    `,
+  },
 ];

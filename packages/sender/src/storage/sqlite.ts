@@ -173,21 +173,31 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     pruneNotifications: db.prepare('DELETE FROM notifications WHERE due_at IS NULL AND created_at < ?'),
     messageByKey: db.prepare('SELECT * FROM messages WHERE tenant = ? AND idempotency_key = ?'),
     getMessage: db.prepare('SELECT * FROM messages WHERE id = ?'),
-    insertMessage: db.prepare('INSERT INTO messages (id, tenant, type, payload, idempotency_key, created_at) VALUES (@id, @tenant, @type, @payload, @idempotencyKey, @createdAt)'),
+    insertMessage: db.prepare(
+      'INSERT INTO messages (id, tenant, type, payload, idempotency_key, created_at, trace_context) VALUES (@id, @tenant, @type, @payload, @idempotencyKey, @createdAt, @traceContext)',
+    ),
     fanOutTargets: db.prepare('SELECT id, events FROM endpoints WHERE tenant = ? AND enabled = 1 ORDER BY seq'),
-    insertDelivery: db.prepare(`INSERT INTO deliveries (id, message_id, endpoint_id, tenant, type, status, attempts, next_attempt_at, retry_base_attempts,
-      retry_base_at, due_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, 0, ?, ?, ?, ?)`),
+    // Every delivery of a message in one statement (ids and endpoints as two JSON arrays).
+    insertDeliveries: db.prepare(`INSERT INTO deliveries (id, message_id, endpoint_id, tenant, type, status, attempts, next_attempt_at, retry_base_attempts,
+      retry_base_at, due_at, created_at, updated_at)
+      SELECT i.value, @messageId, e.value, @tenant, @type, 'pending', 0, @now, 0, @createdAt, @now, @now, @now
+      FROM json_each(@ids) i JOIN json_each(@endpoints) e ON e.key = i.key ORDER BY i.key`),
     deliveriesOfMessage: db.prepare('SELECT * FROM deliveries WHERE message_id = ? ORDER BY seq'),
     getDelivery: db.prepare('SELECT * FROM deliveries WHERE id = ?'),
     fullEndpoints: db.prepare(`SELECT endpoint_id FROM deliveries WHERE status = 'in_flight' AND lease_until > ? GROUP BY endpoint_id HAVING count(*) >= ?`),
     inFlightCounts: db.prepare(`SELECT endpoint_id, count(*) AS n FROM deliveries WHERE status = 'in_flight' AND lease_until > ? GROUP BY endpoint_id`),
-    claimScan: db.prepare(`SELECT d.*, m.payload AS m_payload, m.idempotency_key AS m_idempotency_key, m.created_at AS m_created_at
+    claimScan: db.prepare(`SELECT d.*, m.payload AS m_payload, m.idempotency_key AS m_idempotency_key, m.created_at AS m_created_at, m.trace_context AS m_trace_context
       FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id JOIN messages m ON m.id = d.message_id
       WHERE d.due_at IS NOT NULL AND d.due_at <= @now
         AND e.enabled = 1 AND (e.paused_until IS NULL OR e.paused_until <= @now)
+        AND (e.rate_limit IS NULL OR e.rate_next_at IS NULL OR e.rate_next_at <= @now)
         AND d.endpoint_id NOT IN (SELECT value FROM json_each(@full))
         AND (e.fifo = 0 OR d.seq = (SELECT min(x.seq) FROM deliveries x INDEXED BY deliveries_endpoint_open WHERE x.endpoint_id = d.endpoint_id AND x.next_attempt_at IS NOT NULL))
       ORDER BY d.due_at, d.seq LIMIT @scan`),
+    signingSecrets: db.prepare(
+      'SELECT secret, created_at, expires_at FROM endpoint_secrets WHERE endpoint_id = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY (expires_at IS NOT NULL), created_at DESC, seq DESC',
+    ),
+    takeRate: db.prepare('UPDATE endpoints SET rate_next_at = @next WHERE id = @id'),
     // One statement leases a whole claim round (the ids as a JSON array).
     lease: db.prepare(`UPDATE deliveries SET status = 'in_flight', lease_owner = @owner, lease_until = @until, due_at = @until, updated_at = @now
       WHERE id IN (SELECT value FROM json_each(@ids))`),
@@ -348,6 +358,118 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     return row ? toEndpoint(row) : undefined;
   }
 
+  function enqueueSync(input: EnqueueInput): EnqueueResult {
+    const { message, now } = input;
+    if (message.idempotencyKey !== null) {
+      const existing = statements.messageByKey.get(message.tenant, message.idempotencyKey) as SqlRow | undefined;
+      if (existing) {
+        const deliveries = (statements.deliveriesOfMessage.all(existing.id) as SqlRow[]).map(toDelivery);
+        return { message: toMessage(existing), deliveries, created: false };
+      }
+    }
+    let targets: string[];
+    if (input.endpointId !== undefined) {
+      targets = getEndpointRow(input.endpointId) ? [input.endpointId] : [];
+    } else {
+      targets = [];
+      for (const row of statements.fanOutTargets.all(message.tenant) as Array<{ id: string; events: string }>) {
+        const events = json<string[]>(row.events, []);
+        if (events.length === 0 || events.includes(message.type)) targets.push(row.id);
+      }
+    }
+    const traceContext = typeof message.traceContext === 'string' ? message.traceContext : null;
+    statements.insertMessage.run({ id: message.id, tenant: message.tenant, type: message.type, payload: message.payload, idempotencyKey: message.idempotencyKey, createdAt: message.createdAt, traceContext });
+    const stored: StoredMessage = { id: message.id, tenant: message.tenant, type: message.type, payload: message.payload, idempotencyKey: message.idempotencyKey, createdAt: message.createdAt };
+    if (traceContext !== null) stored.traceContext = traceContext;
+    if (targets.length === 0) return { message: stored, deliveries: [], created: true };
+    const ids = targets.map(() => createId('dlv', now));
+    statements.insertDeliveries.run({ messageId: message.id, tenant: message.tenant, type: message.type, now, createdAt: message.createdAt, ids: JSON.stringify(ids), endpoints: JSON.stringify(targets) });
+    const deliveries: StoredDelivery[] = targets.map((endpointId, index) => ({
+      id: ids[index] as string,
+      messageId: message.id,
+      endpointId,
+      tenant: message.tenant,
+      type: message.type,
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: now,
+      leaseOwner: null,
+      leaseUntil: null,
+      lastStatus: null,
+      lastError: null,
+      retryBaseAttempts: 0,
+      retryBaseAt: message.createdAt,
+      createdAt: now,
+      updatedAt: now,
+    }));
+    return { message: stored, deliveries, created: true };
+  }
+
+  function finishSync(input: FinishAttemptInput): FinishAttemptResult {
+    const { now } = input;
+    const before = getEndpointRow(input.attempt.endpointId);
+    const previousFailures = before?.consecutiveFailures ?? 0;
+    const next = input.next.status === 'pending' ? input.next.nextAttemptAt : null;
+    // One statement checks the lease (status and owner) and moves the delivery on; it returns
+    // nothing when the lease was lost or the delivery is gone. Same transaction as the log.
+    const finished = statements.finishDelivery.get({
+      status: input.next.status,
+      next,
+      lastStatus: input.attempt.statusCode,
+      lastError: input.attempt.errorCode,
+      now,
+      id: input.deliveryId,
+      owner: input.owner,
+    }) as SqlRow | undefined;
+    const row = finished ?? (statements.getDelivery.get(input.deliveryId) as SqlRow | undefined);
+    // Every attempt is logged, applied or not, as long as its delivery still exists.
+    if (row) {
+      const attempt = input.attempt;
+      statements.insertAttempt.run({
+        ...attempt,
+        id: attempt.id ?? createId('att', now),
+        responseHeaders: JSON.stringify(attempt.responseHeaders),
+        success: attempt.success ? 1 : 0,
+      });
+    }
+    if (!finished) {
+      return { applied: false, delivery: row ? toDelivery(row) : undefined, endpoint: before, previousFailures, disabled: false, notifications: [] };
+    }
+    let disabled = false;
+    let after = before;
+    let notifications: StoredNotification[] = [];
+    if (before) {
+      const endpoint = { ...before };
+      const effect = input.endpoint;
+      if (effect.success) {
+        endpoint.consecutiveFailures = 0;
+        endpoint.pausedUntil = null;
+      } else {
+        endpoint.consecutiveFailures += 1;
+        const reason = effect.disableReason ?? (effect.disableAfter !== undefined && endpoint.consecutiveFailures >= effect.disableAfter ? 'consecutive_failures' : undefined);
+        if (reason !== undefined && endpoint.enabled) {
+          endpoint.enabled = false;
+          endpoint.disabledReason = reason;
+          disabled = true;
+        }
+        if (effect.pauseUntil !== undefined && (endpoint.pausedUntil === null || endpoint.pausedUntil < effect.pauseUntil)) endpoint.pausedUntil = effect.pauseUntil;
+      }
+      // The common case (a success on a healthy endpoint) changes nothing: skip the write.
+      if (endpoint.consecutiveFailures !== before.consecutiveFailures || endpoint.enabled !== before.enabled || endpoint.pausedUntil !== before.pausedUntil) {
+        endpoint.updatedAt = now;
+        statements.updateEndpoint.run(endpointParams(endpoint));
+        if (disabled) statements.parkEndpoint.run(endpoint.id);
+      }
+      after = endpoint;
+      // Same transaction as the attempt: a crash keeps both or neither.
+      notifications = notificationsFor({ before, after: endpoint, effect, disabled, now });
+      for (const notification of notifications) {
+        statements.insertNotification.run({ ...notification, endpoint: JSON.stringify(endpointParams(notification.endpoint)) });
+      }
+    }
+    return { applied: true, delivery: toDelivery(finished), endpoint: after, previousFailures, disabled, notifications };
+  }
+
   const storage: Storage = {
     kind: 'sqlite',
 
@@ -425,51 +547,12 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     },
 
     enqueueMessage(input: EnqueueInput): Promise<EnqueueResult> {
-      return guard(() => {
-        const { message, now } = input;
-        if (message.idempotencyKey !== null) {
-          const existing = statements.messageByKey.get(message.tenant, message.idempotencyKey) as SqlRow | undefined;
-          if (existing) {
-            const deliveries = (statements.deliveriesOfMessage.all(existing.id) as SqlRow[]).map(toDelivery);
-            return { message: toMessage(existing), deliveries, created: false };
-          }
-        }
-        let targets: string[];
-        if (input.endpointId !== undefined) {
-          targets = getEndpointRow(input.endpointId) ? [input.endpointId] : [];
-        } else {
-          targets = [];
-          for (const row of statements.fanOutTargets.all(message.tenant) as Array<{ id: string; events: string }>) {
-            const events = json<string[]>(row.events, []);
-            if (events.length === 0 || events.includes(message.type)) targets.push(row.id);
-          }
-        }
-        statements.insertMessage.run(message);
-        const deliveries: StoredDelivery[] = [];
-        for (const endpointId of targets) {
-          const id = createId('dlv', now);
-          statements.insertDelivery.run(id, message.id, endpointId, message.tenant, message.type, now, message.createdAt, now, now, now);
-          deliveries.push({
-            id,
-            messageId: message.id,
-            endpointId,
-            tenant: message.tenant,
-            type: message.type,
-            status: 'pending',
-            attempts: 0,
-            nextAttemptAt: now,
-            leaseOwner: null,
-            leaseUntil: null,
-            lastStatus: null,
-            lastError: null,
-            retryBaseAttempts: 0,
-            retryBaseAt: message.createdAt,
-            createdAt: now,
-            updatedAt: now,
-          });
-        }
-        return { message: { ...message }, deliveries, created: true };
-      });
+      return guard(() => enqueueSync(input));
+    },
+
+    enqueueMessages(inputs: readonly EnqueueInput[]): Promise<EnqueueResult[]> {
+      // One transaction (the group commit's savepoint makes it all or nothing).
+      return guard(() => inputs.map(enqueueSync));
     },
 
     getMessage(id) {
@@ -494,11 +577,13 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
         const until = now + input.leaseMs;
         const counts = new Map<string, number>();
         for (const row of statements.inFlightCounts.all(now) as Array<{ endpoint_id: string; n: number }>) counts.set(row.endpoint_id, row.n);
-        const endpoints = new Map<string, StoredEndpoint>();
+        const endpoints = new Map<string, { endpoint: StoredEndpoint; secrets: StoredSecret[] }>();
+        // A rate-limited endpoint gets one delivery per claim: it joins the excluded ones.
+        const rateTaken: string[] = [];
         // Claimed rows leave the scan (their due_at moves to the lease end) and full endpoints are
         // excluded, so each round makes progress; a few rounds fill the batch.
         for (let round = 0; round < 8 && claimed.length < input.limit; round++) {
-          const full = [...counts].filter(([, n]) => n >= input.perEndpointConcurrency).map(([id]) => id);
+          const full = [...counts].filter(([, n]) => n >= input.perEndpointConcurrency).map(([id]) => id).concat(rateTaken);
           const rows = statements.claimScan.all({ now, full: JSON.stringify(full), scan: (input.limit - claimed.length) * 2 }) as SqlRow[];
           if (rows.length === 0) break;
           const leased: string[] = [];
@@ -506,11 +591,23 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
             if (claimed.length >= input.limit) break;
             const delivery = toDelivery(row);
             const count = counts.get(delivery.endpointId) ?? 0;
-            if (count >= input.perEndpointConcurrency) continue;
-            let endpoint = endpoints.get(delivery.endpointId);
-            if (!endpoint) {
-              endpoint = getEndpointRow(delivery.endpointId) as StoredEndpoint;
-              endpoints.set(endpoint.id, endpoint);
+            if (count >= input.perEndpointConcurrency || rateTaken.includes(delivery.endpointId)) continue;
+            let found = endpoints.get(delivery.endpointId);
+            if (!found) {
+              const endpoint = getEndpointRow(delivery.endpointId) as StoredEndpoint;
+              // Read once per endpoint and claim: the attempt needs no read of its own.
+              const secrets = (statements.signingSecrets.all(endpoint.id, now) as SqlRow[]).map((secret) => ({
+                secret: secret.secret as string,
+                createdAt: secret.created_at as number,
+                expiresAt: secret.expires_at as number | null,
+              }));
+              found = { endpoint, secrets };
+              endpoints.set(endpoint.id, found);
+            }
+            const { endpoint } = found;
+            if (endpoint.rateLimit !== null) {
+              rateTaken.push(endpoint.id);
+              statements.takeRate.run({ id: endpoint.id, next: now + 1000 / endpoint.rateLimit });
             }
             const message: StoredMessage = {
               id: delivery.messageId,
@@ -520,12 +617,14 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
               idempotencyKey: row.m_idempotency_key as string | null,
               createdAt: row.m_created_at as number,
             };
+            if (typeof row.m_trace_context === 'string') message.traceContext = row.m_trace_context;
             leased.push(delivery.id);
             counts.set(delivery.endpointId, count + 1);
             claimed.push({
               delivery: { ...delivery, status: 'in_flight', leaseOwner: input.owner, leaseUntil: until, updatedAt: now },
               message,
               endpoint: { ...endpoint, events: [...endpoint.events], headers: { ...endpoint.headers } },
+              secrets: found.secrets.map((secret) => ({ ...secret })),
             });
           }
           if (leased.length === 0) break;
@@ -536,70 +635,12 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     },
 
     finishAttempt(input: FinishAttemptInput): Promise<FinishAttemptResult> {
-      return guard(() => {
-        const { now } = input;
-        const before = getEndpointRow(input.attempt.endpointId);
-        const previousFailures = before?.consecutiveFailures ?? 0;
-        const next = input.next.status === 'pending' ? input.next.nextAttemptAt : null;
-        // One statement checks the lease (status and owner) and moves the delivery on; it returns
-        // nothing when the lease was lost or the delivery is gone. Same transaction as the log.
-        const finished = statements.finishDelivery.get({
-          status: input.next.status,
-          next,
-          lastStatus: input.attempt.statusCode,
-          lastError: input.attempt.errorCode,
-          now,
-          id: input.deliveryId,
-          owner: input.owner,
-        }) as SqlRow | undefined;
-        const row = finished ?? (statements.getDelivery.get(input.deliveryId) as SqlRow | undefined);
-        // Every attempt is logged, applied or not, as long as its delivery still exists.
-        if (row) {
-          const attempt = input.attempt;
-          statements.insertAttempt.run({
-            ...attempt,
-            id: attempt.id ?? createId('att', now),
-            responseHeaders: JSON.stringify(attempt.responseHeaders),
-            success: attempt.success ? 1 : 0,
-          });
-        }
-        if (!finished) {
-          return { applied: false, delivery: row ? toDelivery(row) : undefined, endpoint: before, previousFailures, disabled: false, notifications: [] };
-        }
-        let disabled = false;
-        let after = before;
-        let notifications: StoredNotification[] = [];
-        if (before) {
-          const endpoint = { ...before };
-          const effect = input.endpoint;
-          if (effect.success) {
-            endpoint.consecutiveFailures = 0;
-            endpoint.pausedUntil = null;
-          } else {
-            endpoint.consecutiveFailures += 1;
-            const reason = effect.disableReason ?? (effect.disableAfter !== undefined && endpoint.consecutiveFailures >= effect.disableAfter ? 'consecutive_failures' : undefined);
-            if (reason !== undefined && endpoint.enabled) {
-              endpoint.enabled = false;
-              endpoint.disabledReason = reason;
-              disabled = true;
-            }
-            if (effect.pauseUntil !== undefined && (endpoint.pausedUntil === null || endpoint.pausedUntil < effect.pauseUntil)) endpoint.pausedUntil = effect.pauseUntil;
-          }
-          // The common case (a success on a healthy endpoint) changes nothing: skip the write.
-          if (endpoint.consecutiveFailures !== before.consecutiveFailures || endpoint.enabled !== before.enabled || endpoint.pausedUntil !== before.pausedUntil) {
-            endpoint.updatedAt = now;
-            statements.updateEndpoint.run(endpointParams(endpoint));
-            if (disabled) statements.parkEndpoint.run(endpoint.id);
-          }
-          after = endpoint;
-          // Same transaction as the attempt: a crash keeps both or neither.
-          notifications = notificationsFor({ before, after: endpoint, effect, disabled, now });
-          for (const notification of notifications) {
-            statements.insertNotification.run({ ...notification, endpoint: JSON.stringify(endpointParams(notification.endpoint)) });
-          }
-        }
-        return { applied: true, delivery: toDelivery(finished), endpoint: after, previousFailures, disabled, notifications };
-      });
+      return guard(() => finishSync(input));
+    },
+
+    finishAttempts(inputs: readonly FinishAttemptInput[]): Promise<FinishAttemptResult[]> {
+      // One transaction for the batch, applied in order.
+      return guard(() => inputs.map(finishSync));
     },
 
     releaseDeliveries(owner, options) {

@@ -98,6 +98,11 @@ export interface StoredMessage {
   idempotencyKey: string | null;
   /** When it was sent (also the envelope `timestamp`). */
   createdAt: number;
+  /**
+   * W3C trace context of the send, as JSON text `{"traceparent":"00-…","tracestate":"…"}`; each
+   * attempt sends it as `traceparent` (and `tracestate`) request headers. `null` or absent: none.
+   */
+  traceContext?: string | null;
 }
 
 /** One message to one endpoint. */
@@ -279,6 +284,12 @@ export interface ClaimedDelivery {
   message: StoredMessage;
   /** Its endpoint at claim time. */
   endpoint: StoredEndpoint;
+  /**
+   * The endpoint's signing secrets valid at the claim's `now` (not expired), as stored (maybe
+   * `enc1:` ciphertexts): current first, then previous ones newest first. Read in the claim itself
+   * so an attempt needs no other read.
+   */
+  secrets: StoredSecret[];
 }
 
 /** What happened to the endpoint in {@link Storage.finishAttempt}. */
@@ -488,6 +499,13 @@ export interface Storage {
    * already used in that tenant, writes nothing and returns the first message (`created: false`).
    */
   enqueueMessage(input: EnqueueInput): Promise<EnqueueResult>;
+  /**
+   * Stores several messages with their deliveries in ONE transaction (one commit), in order;
+   * results in the same order, each as {@link enqueueMessage} would return it (an idempotency key
+   * already used, also earlier in the same batch, returns the first message). All or nothing: an
+   * error (e.g. a duplicate message id) rejects the whole batch and writes nothing.
+   */
+  enqueueMessages(inputs: readonly EnqueueInput[]): Promise<EnqueueResult[]>;
   /** One message, or undefined. */
   getMessage(id: string): Promise<StoredMessage | undefined>;
   /** Messages newest first. */
@@ -502,8 +520,11 @@ export interface Storage {
    * or `<= now`). Per endpoint, the unexpired `in_flight` count plus this claim stays within
    * `perEndpointConcurrency`. For a `fifo` endpoint only its oldest delivery that is `pending`
    * or `in_flight` may be claimed, and only when it is itself due (so at most one in flight, in
-   * order). Claimed deliveries become `in_flight` with `leaseOwner = owner`,
-   * `leaseUntil = now + leaseMs`. Two concurrent claims never return the same delivery.
+   * order). An endpoint with a `rateLimit` (requests per second) gets at most one delivery per
+   * claim, and none again, by any owner, before `1000 / rateLimit` ms after its last claim (so the
+   * limit holds across processes). Claimed deliveries become `in_flight` with `leaseOwner = owner`,
+   * `leaseUntil = now + leaseMs`, and come with their message, endpoint and signing secrets. Two
+   * concurrent claims never return the same delivery.
    */
   claimDeliveries(input: ClaimInput): Promise<ClaimedDelivery[]>;
   /**
@@ -515,6 +536,13 @@ export interface Storage {
    * more failures). One transaction: a crash never keeps the attempt and loses the notification.
    */
   finishAttempt(input: FinishAttemptInput): Promise<FinishAttemptResult>;
+  /**
+   * {@link finishAttempt} for several attempts in ONE transaction (one commit), applied in order
+   * (two attempts of one endpoint count its failures in that order); results in the same order.
+   * The dispatcher acknowledges an attempt (events, done) only after this resolved. All or
+   * nothing: an error rejects the whole batch and writes nothing.
+   */
+  finishAttempts(inputs: readonly FinishAttemptInput[]): Promise<FinishAttemptResult[]>;
   /**
    * Gives leased deliveries back without an attempt: `in_flight` deliveries of `owner` (all, or
    * only `ids`) become `pending` at `nextAttemptAt` (default: unchanged, i.e. due now).
