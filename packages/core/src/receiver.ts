@@ -135,7 +135,8 @@ const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as co
 const CLOSE_HEADERS = { connection: 'close' } as const;
 
 function respond<TCatalog extends EventCatalog>(status: number, payload: unknown, rest: Omit<ReceiverResult<TCatalog>, 'status' | 'headers' | 'body'>, extraHeaders?: Record<string, string>): ReceiverResult<TCatalog> {
-  return { status, headers: extraHeaders ? { ...JSON_HEADERS, ...extraHeaders } : { ...JSON_HEADERS }, body: JSON.stringify(payload), ...rest };
+  const headers: Record<string, string> = extraHeaders ? { ...JSON_HEADERS, ...extraHeaders } : { 'content-type': JSON_HEADERS['content-type'] };
+  return { status, headers, body: JSON.stringify(payload), outcome: rest.outcome, event: rest.event, webhook: rest.webhook, error: rest.error };
 }
 
 function reject<TCatalog extends EventCatalog>(error: HooksError, webhook?: VerifiedWebhook, extraHeaders?: Record<string, string>): ReceiverResult<TCatalog> {
@@ -357,10 +358,12 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
   }
 
   function handle(input: ReceiverInput<TContext>): Promise<ReceiverResult<TCatalog>> {
-    return traced(input.headers, async () => {
+    const run = (): Promise<ReceiverResult<TCatalog>> => {
       const checked = precheck(input);
-      return checked.result ?? pipeline(input, loggerFor(input), checked);
-    });
+      return checked.result ? Promise.resolve(checked.result) : pipeline(input, loggerFor(input), checked);
+    };
+    // Without a registered OpenTelemetry SDK (the usual case), no span wrapper at all.
+    return tracingSettled() && !tracingAvailable() ? run() : traced(input.headers, run);
   }
 
   function handleStream(input: ReceiverStreamInput<TContext>): Promise<ReceiverResult<TCatalog>> {

@@ -23,6 +23,7 @@ interface OtelSpan {
 /** The part of `@opentelemetry/api` used here (a structural type, so core's types never name the optional package). */
 interface OtelApi {
   trace: {
+    getTracerProvider?(): unknown;
     getTracer(name: string, version?: string): { startSpan(name: string, options: { kind?: number; attributes?: Record<string, string | number | boolean> }, context?: unknown): OtelSpan };
     getSpan(context: unknown): OtelSpan | undefined;
     setSpan(context: unknown, span: OtelSpan): unknown;
@@ -97,9 +98,17 @@ export function loadTracing(): Promise<boolean> {
   return loading;
 }
 
-/** True once `@opentelemetry/api` is loaded: {@link startSpan} then returns spans. */
+/**
+ * True once `@opentelemetry/api` is loaded and an SDK has registered a tracer provider:
+ * {@link startSpan} then returns spans. The API alone (often installed by another dependency)
+ * records nothing, so hot paths skip span work until a provider is registered.
+ */
 export function tracingAvailable(): boolean {
-  return api !== undefined && api !== null;
+  if (!api) return false;
+  const provider = api.trace.getTracerProvider?.() as { getDelegate?: () => { constructor?: { name?: string } } } | undefined;
+  const delegate = provider?.getDelegate?.();
+  // The API's proxy delegates to a no-op provider until an SDK registers one.
+  return delegate?.constructor?.name !== 'NoopTracerProvider';
 }
 
 /** True once {@link loadTracing} has settled (either way): no await is needed before {@link startSpan}. */

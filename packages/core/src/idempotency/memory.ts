@@ -49,7 +49,10 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOpti
         set(key, entry);
         return entry.state;
       }
-      set(key, { state: 'in_flight', expiresAt: now() + leaseMs });
+      // A new id (the usual case) needs no delete first.
+      if (entry) entries.delete(key);
+      entries.set(key, { state: 'in_flight', expiresAt: now() + leaseMs });
+      while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
       return 'claimed';
     },
     async complete(key, ttlMs) {
