@@ -1,11 +1,12 @@
 import { type Logger, signHeaders } from '@hooks/core';
 import { createId } from '@hooks/core/internal';
-import { EndpointRateLimiter } from './dispatcher-rate-limit';
+import { FinishQueue } from './dispatcher-finish-queue';
 import { SenderError } from './errors';
 import type { SenderEventEmitter, SenderEvents } from './events';
 import { type ResolvedRetryOptions, decideRetry, parseRetryAfter } from './retry';
 import type { SecretBox } from './secret-box';
 import type { ClaimedDelivery, FinishAttemptResult, NotificationType, Storage, StoredAttempt, StoredNotification } from './storage/types';
+import { traceHeaders } from './trace-context';
 import { DeliveryNetworkError, type DeliveryResponse, type Transport } from './transport';
 import { toAttempt, toDelivery, toEndpoint } from './types';
 
@@ -23,7 +24,17 @@ export interface DispatcherOptions {
   pollIntervalMs?: number;
   /** Deliveries claimed per storage round trip. @default 50 */
   batchSize?: number;
-  /** How long `stop()` waits for attempts in flight. @default timeoutMs + 1_000 */
+  /**
+   * Deliveries claimed ahead, beyond `concurrency`, into a local queue, so a finished attempt is
+   * followed by the next one without waiting for a claim. They hold their lease while they wait.
+   * @default min(batchSize, concurrency)
+   */
+  prefetch?: number;
+  /**
+   * How long `stop()` and `close()` wait for attempts in flight. An attempt still running then is
+   * abandoned by `close()`: its request is cancelled, nothing is logged, and its delivery keeps
+   * its lease and is retried (by any process) once the lease expires. @default timeoutMs + 1_000
+   */
   stopTimeoutMs?: number;
 }
 
@@ -63,6 +74,7 @@ export interface DispatcherContext {
   leaseMs: number;
   pollIntervalMs: number;
   batchSize: number;
+  prefetch: number;
   stopTimeoutMs: number;
 }
 
@@ -76,14 +88,22 @@ function isSuccess(status: number): boolean {
 }
 
 /**
- * Claims due deliveries with a lease and attempts them: signs (fresh timestamp per attempt),
- * POSTs through the transport, logs the attempt, and schedules the retry or gives up, in one
- * storage call per attempt. A poll timer plus `wake()` (after `send`) drive it.
+ * Claims due deliveries with a lease, in batches, into a small local queue, and attempts them:
+ * signs (fresh timestamp per attempt) with the secrets the claim returned, POSTs through the
+ * transport, and hands the result to a group commit ({@link FinishQueue}) that logs attempts,
+ * schedules retries or gives up for many attempts per transaction. An attempt counts as done
+ * (events, a free slot) only after its result committed. A poll timer plus `wake()` (after
+ * `send`, or a NOTIFY from another process) drive it.
  */
 export class Dispatcher {
   /** Lease owner id of this dispatcher. */
   readonly owner = createId('dispatcher');
   private readonly active = new Set<Promise<void>>();
+  // Claimed deliveries waiting for a free slot (prefetched), oldest first.
+  private readonly queued: ClaimedDelivery[] = [];
+  private readonly finishes: FinishQueue;
+  // Set by close() after stopTimeoutMs: a late attempt then leaves its lease alone.
+  private abandoned = false;
   private readonly notifying = new Set<Promise<void>>();
   // Attempts and notifications finished so far: lets drain() notice one that ended during a claim.
   private finished = 0;
@@ -93,16 +113,17 @@ export class Dispatcher {
   private noticesRecorded = false;
   // Decrypted secrets by stored value, so AES-GCM runs once per secret, not once per attempt.
   private readonly openedSecrets = new Map<string, string>();
-  private readonly limiter = new EndpointRateLimiter();
   private running = false;
   private stopping = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private ticking = false;
   private again = false;
-  private lastPrune = 0;
+  private lastClaimFull = false;
 
-  constructor(private readonly context: DispatcherContext) {}
+  constructor(private readonly context: DispatcherContext) {
+    this.finishes = new FinishQueue(context.storage);
+  }
 
   /** True between `start()` and `stop()`. */
   get isRunning(): boolean {
@@ -119,6 +140,7 @@ export class Dispatcher {
     if (this.running) return;
     this.running = true;
     this.stopping = false;
+    this.abandoned = false;
     this.schedule(0);
   }
 
@@ -137,6 +159,13 @@ export class Dispatcher {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
+    // Prefetched deliveries never started: give them back so any process takes them at once.
+    const unstarted = this.queued.splice(0);
+    if (unstarted.length > 0) {
+      await this.context.storage
+        .releaseDeliveries(this.owner, { ids: unstarted.map((item) => item.delivery.id), now: this.context.now() })
+        .catch((error: unknown) => this.context.onError(error));
+    }
     if (this.active.size > 0 || this.notifying.size > 0) {
       let timeout: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
@@ -147,6 +176,16 @@ export class Dispatcher {
       ]);
       if (timeout) clearTimeout(timeout);
     }
+  }
+
+  /**
+   * After a bounded `stop()` (closing): attempts still running write nothing when they end, so
+   * their deliveries keep the lease and are retried once it expires, and a closed storage is
+   * never written to. Returns how many attempts were abandoned.
+   */
+  abandon(): number {
+    this.abandoned = true;
+    return this.active.size;
   }
 
   /**
@@ -203,7 +242,7 @@ export class Dispatcher {
         const claimed = await this.claimRound(true);
         const notified = await this.notifyRound();
         // A full batch means more may be waiting.
-        if ((claimed > 0 && this.active.size < this.context.concurrency) || notified > 0) this.again = true;
+        if ((claimed > 0 && this.lastClaimFull) || notified > 0) this.again = true;
       } while (this.again && this.running);
     } catch (error) {
       this.context.onError(error);
@@ -214,37 +253,58 @@ export class Dispatcher {
   }
 
   /**
-   * One claim; starts an attempt per claimed delivery. Returns how many were claimed. With
-   * `batched`, waits until a batch worth of slots is free while attempts are running, so a busy
-   * dispatcher claims a few deliveries per storage round trip instead of one.
+   * One claim into the local queue, then starts attempts while slots are free. Returns how many
+   * were claimed. With `prefetch` (the running dispatcher), claims up to `prefetch` deliveries
+   * beyond the free slots, and only once a batch worth of room is free, so a busy dispatcher
+   * claims many deliveries per storage round trip and never waits for a claim between attempts.
    */
-  private async claimRound(batched = false): Promise<number> {
-    const free = this.context.concurrency - this.active.size;
-    if (free <= 0) return 0;
-    if (batched && this.active.size > 0 && free < Math.min(this.context.batchSize, Math.ceil(this.context.concurrency / 4))) return 0;
-    const now = this.context.now();
-    if (now - this.lastPrune > 60_000) {
-      this.lastPrune = now;
-      this.limiter.prune(now);
-    }
+  private async claimRound(prefetch = false): Promise<number> {
+    const { concurrency, batchSize } = this.context;
+    const ahead = prefetch ? this.context.prefetch : 0;
+    const held = this.active.size + this.queued.length;
+    const room = concurrency + ahead - held;
+    if (room <= 0) return 0;
+    if (prefetch && held > 0 && room < Math.min(batchSize, Math.ceil((concurrency + ahead) / 4))) return 0;
+    const limit = Math.min(batchSize, room);
     const claimed = await this.context.storage.claimDeliveries({
       owner: this.owner,
-      now,
+      now: this.context.now(),
       leaseMs: this.context.leaseMs,
-      limit: Math.min(this.context.batchSize, free),
+      limit,
       perEndpointConcurrency: this.context.perEndpointConcurrency,
     });
+    if (this.stopping && claimed.length > 0) {
+      // stop() ran while the claim was on its way: give these back at once.
+      await this.context.storage.releaseDeliveries(this.owner, { ids: claimed.map((item) => item.delivery.id), now: this.context.now() });
+      return 0;
+    }
     for (const item of claimed) {
+      this.queued.push(item);
+      // Storage spaces the claims of a rate-limited endpoint (across processes): come back for
+      // its next delivery when the next one is allowed.
+      const { rateLimit } = item.endpoint;
+      if (rateLimit !== null && rateLimit > 0) this.schedule(Math.ceil(1000 / rateLimit));
+    }
+    this.startQueued();
+    // A full batch: more may be waiting.
+    this.lastClaimFull = claimed.length === limit;
+    return claimed.length;
+  }
+
+  /** Starts queued deliveries while slots are free. */
+  private startQueued(): void {
+    while (this.active.size < this.context.concurrency && this.queued.length > 0) {
+      const item = this.queued.shift() as ClaimedDelivery;
       const run: Promise<void> = this.attempt(item)
         .catch((error: unknown) => this.context.onError(error))
         .finally(() => {
           this.active.delete(run);
           this.finished++;
+          if (!this.stopping) this.startQueued();
           this.wake();
         });
       this.active.add(run);
     }
-    return claimed.length;
   }
 
   private async release(item: ClaimedDelivery, nextAttemptAt?: number): Promise<void> {
@@ -256,19 +316,10 @@ export class Dispatcher {
     const { delivery, message, endpoint } = item;
     if (this.stopping) return this.release(item);
     const claimedAt = context.now();
-    if (endpoint.rateLimit !== null) {
-      const allowedAt = this.limiter.take(endpoint.id, endpoint.rateLimit, claimedAt);
-      if (allowedAt > claimedAt) {
-        await this.release(item, allowedAt);
-        // Come back for it on the wall clock too (the injected clock may be real time).
-        if (this.running) this.schedule(Math.max(0, allowedAt - claimedAt));
-        return;
-      }
-    }
-    const secrets = await context.storage.listSecrets(endpoint.id);
     let signing: string[];
     try {
-      signing = (secrets ?? []).filter((secret) => secret.expiresAt === null || secret.expiresAt > claimedAt).map((secret) => this.openSecret(endpoint.id, secret.secret));
+      // The claim returned the secrets: no read per attempt. Decrypted once per stored value.
+      signing = item.secrets.filter((secret) => secret.expiresAt === null || secret.expiresAt > claimedAt).map((secret) => this.openSecret(endpoint.id, secret.secret));
     } catch (error) {
       // A key missing from `encryption.keys`: nothing can be signed; the delivery waits, loudly.
       context.logger.error('An endpoint secret cannot be decrypted; its deliveries wait until the key is configured.', {
@@ -291,8 +342,8 @@ export class Dispatcher {
       attempt: number,
       eventType: message.type,
     });
-    // Custom headers first, so they can never replace the signature or content headers.
-    const headers = { ...endpoint.headers, ...signed };
+    // Custom headers first, so they can never replace the trace, signature or content headers.
+    const headers = { ...endpoint.headers, ...traceHeaders(message.traceContext), ...signed };
     const startedAt = context.now();
     let response: DeliveryResponse | undefined;
     let errorCode: string | null = null;
@@ -310,6 +361,9 @@ export class Dispatcher {
         context.onError(error);
       }
     }
+    // Closing gave up on this attempt: leave the lease (the delivery is retried once it expires)
+    // and the storage (it may be closed) alone.
+    if (this.abandoned) return;
     const finishedAt = context.now();
     const success = response !== undefined && isSuccess(response.status);
     if (response && !success) errorCode = `http_${response.status}`;
@@ -334,7 +388,8 @@ export class Dispatcher {
       errorCode: success ? null : errorCode,
       success,
     };
-    const result = await context.storage.finishAttempt({
+    // Group commit: resolves once the batch holding this result committed.
+    const result = await this.finishes.finish({
       deliveryId: delivery.id,
       owner: this.owner,
       attempt,

@@ -5,9 +5,11 @@ import { SenderError } from './errors';
 import { type SenderEventListener, type SenderEventName, SenderEventEmitter } from './events';
 import { type RetryOptions, resolveRetryOptions } from './retry';
 import { type EncryptionOptions, createSecretBox } from './secret-box';
+import { SendQueue } from './send-queue';
 import { createMemoryStorage } from './storage/memory';
 import { createSqliteStorage } from './storage/sqlite';
-import type { DeliveryStatus, EnqueueInput, EnqueueResult, Storage } from './storage/types';
+import type { DeliveryStatus, EnqueueInput, EnqueueResult, Storage, StoredMessage } from './storage/types';
+import { type TraceContext, storedTraceContext } from './trace-context';
 import { type Transport, createTransport } from './transport';
 import { type Attempt, type Delivery, type Message, type Page, toAttempt, toDelivery, toMessage } from './types';
 import { type UrlPolicy, compileUrlPolicy } from './url-policy';
@@ -78,6 +80,8 @@ export type SendInput<TCatalog extends EventCatalog, TName extends EventName<TCa
     data: EventInput<TCatalog, N>;
     /** Repeating a key (per tenant) returns the first message instead of sending again. */
     idempotencyKey?: string;
+    /** W3C trace context to carry to the receiver: every attempt sends it as `traceparent` (and `tracestate`) request headers. @default undefined (none) */
+    traceContext?: TraceContext;
   };
 }[TName];
 
@@ -167,8 +171,18 @@ export interface Sender<TCatalog extends EventCatalog = EventCatalog> {
   readonly storage: Storage;
   /** Endpoints of every tenant. */
   readonly endpoints: EndpointsApi;
-  /** Validates and stores a message with one delivery per matching enabled endpoint, in one transaction; returns at once. */
+  /**
+   * Validates and stores a message with one delivery per matching enabled endpoint, in one
+   * transaction; returns once it is durable. Concurrent calls share one transaction (group commit).
+   */
   send<TName extends EventName<TCatalog>>(input: SendInput<TCatalog, TName>, options?: SendOptions): Promise<SendResult>;
+  /**
+   * Validates and stores several messages (up to 1,000) in ONE transaction: all or none. Any
+   * invalid input rejects the whole call before anything is stored (`details.index` names it).
+   * Results in input order. With `{ transaction }` (PostgreSQL) they are written in the host's
+   * transaction.
+   */
+  sendMany<TName extends EventName<TCatalog>>(inputs: ReadonlyArray<SendInput<TCatalog, TName>>, options?: SendOptions): Promise<SendResult[]>;
   /** Sends the catalog's example of `type` (default: the first event the endpoint subscribes to that has one) to one endpoint; `endpoint_disabled` when it is disabled. */
   sendTest(
     endpointId: string,
@@ -232,6 +246,12 @@ export interface Sender<TCatalog extends EventCatalog = EventCatalog> {
 function positiveInteger(value: number | undefined, fallback: number, name: string): number {
   const resolved = value ?? fallback;
   if (!Number.isInteger(resolved) || resolved < 1) throw new SenderError('invalid_option', `${name} must be a whole number >= 1.`);
+  return resolved;
+}
+
+function nonNegativeInteger(value: number | undefined, fallback: number, name: string): number {
+  const resolved = value ?? fallback;
+  if (!Number.isInteger(resolved) || resolved < 0) throw new SenderError('invalid_option', `${name} must be a whole number >= 0.`);
   return resolved;
 }
 
@@ -330,6 +350,11 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
     leaseMs,
     pollIntervalMs: positiveInteger(dispatcherOptions.pollIntervalMs, 1_000, 'dispatcher.pollIntervalMs'),
     batchSize: positiveInteger(dispatcherOptions.batchSize, 50, 'dispatcher.batchSize'),
+    prefetch: nonNegativeInteger(
+      dispatcherOptions.prefetch,
+      Math.min(dispatcherOptions.batchSize ?? 50, dispatcherOptions.concurrency ?? 50),
+      'dispatcher.prefetch',
+    ),
     stopTimeoutMs: duration(dispatcherOptions.stopTimeoutMs, timeoutMs + 1_000, 'dispatcher.stopTimeoutMs'),
   });
   const wake = () => dispatcher.wake();
@@ -376,14 +401,41 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
     return { limit, cursor: query.cursor };
   }
 
-  /** Stores a message, inside the host's transaction when one is given and the storage can (PostgreSQL). */
+  const sendQueue = new SendQueue(storage);
+
+  /** Stores a message: in the host's transaction when one is given and the storage can (PostgreSQL), else in the next group commit. */
   function enqueue(input: EnqueueInput, transaction: unknown): Promise<EnqueueResult> {
-    if (transaction === undefined) return storage.enqueueMessage(input);
+    if (transaction === undefined) return sendQueue.enqueue(input);
     const transactional = storage as Storage & { enqueueMessage(input: EnqueueInput, options?: { transaction?: unknown }): Promise<EnqueueResult> };
     if (storage.kind !== 'postgres') {
       return Promise.reject(new SenderError('invalid_option', `send({ transaction }) needs a storage that writes inside the host's transaction (PostgreSQL); this one is ${storage.kind}.`));
     }
     return transactional.enqueueMessage(input, { transaction });
+  }
+
+  /** Stores several messages in one transaction (the host's one when given, on PostgreSQL). */
+  function enqueueMany(inputs: EnqueueInput[], transaction: unknown): Promise<EnqueueResult[]> {
+    if (transaction === undefined) return storage.enqueueMessages(inputs);
+    const transactional = storage as Storage & { enqueueMessages(inputs: EnqueueInput[], options?: { transaction?: unknown }): Promise<EnqueueResult[]> };
+    if (storage.kind !== 'postgres') {
+      return Promise.reject(new SenderError('invalid_option', `sendMany({ transaction }) needs a storage that writes inside the host's transaction (PostgreSQL); this one is ${storage.kind}.`));
+    }
+    return transactional.enqueueMessages(inputs, { transaction });
+  }
+
+  /** Validates one send input and builds the message to store. */
+  async function prepareMessage(input: unknown): Promise<StoredMessage> {
+    if (typeof input !== 'object' || input === null) throw new SenderError('invalid_input', 'send needs { tenant, type, data }.');
+    const fields = input as { tenant?: unknown; type?: unknown; data?: unknown; idempotencyKey?: unknown; traceContext?: unknown };
+    const tenant = checkTenant(fields.tenant);
+    const idempotencyKey = checkText(fields.idempotencyKey, 'idempotencyKey') ?? null;
+    const traceContext = storedTraceContext(fields.traceContext);
+    const payload = await preparePayload(fields.type, fields.data);
+    const createdAt = now();
+    const message: StoredMessage = { id: createMessageId(createdAt), tenant, type: fields.type as string, payload, idempotencyKey, createdAt };
+    if (traceContext !== null) message.traceContext = traceContext;
+    checkSize(envelopeBody(message));
+    return message;
   }
 
   // Storage that can tell when any process stored work (PostgreSQL LISTEN/NOTIFY) wakes the
@@ -397,16 +449,32 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
     endpoints,
 
     async send(input, sendOptions) {
-      if (typeof input !== 'object' || input === null) throw new SenderError('invalid_input', 'send needs { tenant, type, data }.');
-      const tenant = checkTenant(input.tenant);
-      const idempotencyKey = checkText(input.idempotencyKey, 'idempotencyKey') ?? null;
-      const payload = await preparePayload(input.type, input.data);
-      const createdAt = now();
-      const message = { id: createMessageId(createdAt), tenant, type: input.type as string, payload, idempotencyKey, createdAt };
-      checkSize(envelopeBody(message));
-      const result = await enqueue({ message, now: createdAt }, sendOptions?.transaction);
+      const message = await prepareMessage(input);
+      const result = await enqueue({ message, now: message.createdAt }, sendOptions?.transaction);
       if (result.created && result.deliveries.length > 0) wake();
       return { messageId: result.message.id, deliveryCount: result.deliveries.length, duplicate: !result.created };
+    },
+
+    async sendMany(inputs, sendOptions) {
+      if (!Array.isArray(inputs)) throw new SenderError('invalid_input', 'sendMany needs an array of { tenant, type, data }.');
+      if (inputs.length > 1000) throw new SenderError('invalid_input', 'sendMany takes at most 1,000 messages per call.', { details: { count: inputs.length, limit: 1000 } });
+      if (inputs.length === 0) return [];
+      const messages: StoredMessage[] = [];
+      for (const [index, input] of inputs.entries()) {
+        try {
+          messages.push(await prepareMessage(input));
+        } catch (error) {
+          // Name the failing input; nothing was stored.
+          if (SenderError.isInstance(error)) throw new SenderError(error.code, `sendMany input ${index}: ${error.message}`, { cause: error, details: { ...error.details, index } });
+          throw error;
+        }
+      }
+      const results = await enqueueMany(
+        messages.map((message) => ({ message, now: message.createdAt })),
+        sendOptions?.transaction,
+      );
+      if (results.some((result) => result.created && result.deliveries.length > 0)) wake();
+      return results.map((result) => ({ messageId: result.message.id, deliveryCount: result.deliveries.length, duplicate: !result.created }));
     },
 
     async sendTest(endpointId, type) {
@@ -549,8 +617,13 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
     async close() {
       unsubscribe?.();
       unsubscribe = undefined;
+      // Bounded by stopTimeoutMs. Attempts still running are abandoned: their requests are
+      // cancelled, nothing is written for them, and their deliveries keep the lease, so any
+      // process retries them once it expires (at-least-once; receivers dedupe on the id).
       await dispatcher.stop();
-      if (ownsTransport) await transport.close();
+      const abandoned = dispatcher.abandon();
+      if (abandoned > 0) logger.warn('Closing with attempts still in flight after stopTimeoutMs: they are retried once their lease expires.', { attempts: abandoned });
+      if (ownsTransport) await (abandoned > 0 && transport.destroy ? transport.destroy() : transport.close());
       if (ownsStorage) await storage.close();
     },
   };

@@ -62,8 +62,10 @@ export class DeliveryNetworkError extends HooksError {
 export interface Transport {
   /** POSTs one request; resolves with any HTTP response, rejects with {@link DeliveryNetworkError} only. */
   send(request: DeliveryRequest): Promise<DeliveryResponse>;
-  /** Closes pooled connections. */
+  /** Closes pooled connections, after the requests in flight ended. */
   close(): Promise<void>;
+  /** Closes pooled connections at once, cancelling requests in flight (used by `sender.close()` after `stopTimeoutMs`). Optional: without it `close()` is used. */
+  destroy?(): Promise<void>;
 }
 
 /** Options of {@link createTransport}. */
@@ -258,6 +260,9 @@ export function createTransport(options: TransportOptions = {}): Transport {
     },
     async close() {
       await agent.close();
+    },
+    async destroy() {
+      await agent.destroy();
     },
   };
 }

@@ -269,8 +269,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       -- concurrent sends, sendMany, and the transactional outbox inside the host's transaction).
       -- Per message: the message row (an idempotency key already used returns the first message),
       -- then every delivery in one multi-row insert. Delivery ids: the caller's sortable prefix
-      -- (time and randomness) plus the target's position in 4 base-32 digits. One NOTIFY, sent on
-      -- commit only.
+      -- (time and randomness) plus the target's position in 4 base-32 digits.
       CREATE FUNCTION {{schema}}.enqueue_messages(p_items json)
       RETURNS TABLE (item integer, created boolean, stored_message json, stored_deliveries json)
       LANGUAGE plpgsql VOLATILE AS $enqueue$
@@ -279,7 +278,6 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         it record;
         v_inserted integer;
         v_targets text[];
-        v_any boolean := false;
       BEGIN
         FOR it IN
           SELECT * FROM json_to_recordset(p_items) AS x(ord integer, id text, tenant text, type text, payload text, idempotency_key text, created_at bigint,
@@ -306,7 +304,6 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
           IF cardinality(v_targets) = 0 THEN
             stored_deliveries := '[]'::json;
           ELSE
-            v_any := true;
             WITH inserted AS (
               INSERT INTO {{schema}}.deliveries (id, message_id, endpoint_id, tenant, type, status, attempts, next_attempt_at, retry_base_attempts, retry_base_at, due_at, created_at, updated_at)
               SELECT it.delivery_prefix || substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', ((t.position - 1) >> 15 & 31)::integer + 1, 1)
@@ -318,12 +315,11 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
               RETURNING *
             )
             SELECT coalesce(json_agg(row_to_json(inserted.*) ORDER BY inserted.seq), '[]'::json) INTO stored_deliveries FROM inserted;
+            -- Transactional: dispatchers hear it on commit only. The payload is the message id.
+            PERFORM pg_notify('hooks_sender_{{schema_name}}', it.id);
           END IF;
           RETURN NEXT;
         END LOOP;
-        IF v_any THEN
-          PERFORM pg_notify('hooks_sender_{{schema_name}}', '');
-        END IF;
       END
       $enqueue$;
 

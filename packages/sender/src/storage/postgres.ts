@@ -74,6 +74,8 @@ export interface PostgresStorage extends Storage {
   migrate(): Promise<void>;
   /** Like {@link Storage.enqueueMessage}; with `transaction`, writes inside the host app's open transaction. */
   enqueueMessage(input: EnqueueInput, options?: PostgresEnqueueOptions): Promise<EnqueueResult>;
+  /** Like {@link Storage.enqueueMessages}; with `transaction`, writes inside the host app's open transaction. */
+  enqueueMessages(inputs: readonly EnqueueInput[], options?: PostgresEnqueueOptions): Promise<EnqueueResult[]>;
   /**
    * Calls `listener` soon after any process (this one included) stores due work: a new message,
    * a retried or recovered delivery. Backed by LISTEN/NOTIFY on one held connection. Returns
@@ -271,6 +273,31 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     await client.query('SELECT pg_notify($1, $2)', [channel, '']);
   }
 
+  /**
+   * Stores messages with one statement: on its own (autocommit: one round trip, one commit, all
+   * or nothing), or inside the host's open transaction (outbox) behind a savepoint.
+   */
+  async function enqueueIn(inputs: readonly EnqueueInput[], host: PostgresQueryable | undefined): Promise<EnqueueResult[]> {
+    if (host === undefined) return enqueueMessages(await ready(), names, inputs);
+    if (typeof host?.query !== 'function') throw new SenderError('invalid_option', 'transaction must be a pg client (Client or PoolClient) inside BEGIN.');
+    await ready();
+    // A savepoint keeps the host's transaction usable if this write fails (e.g. a conflict),
+    // and fails fast (25P01 → invalid_option) when the client is not in a transaction at all.
+    try {
+      await host.query('SAVEPOINT hooks_sender_enqueue');
+    } catch (error) {
+      throw toSenderError(error);
+    }
+    try {
+      const results = await enqueueMessages(host, names, inputs);
+      await host.query('RELEASE SAVEPOINT hooks_sender_enqueue');
+      return results;
+    } catch (error) {
+      await host.query('ROLLBACK TO SAVEPOINT hooks_sender_enqueue').catch(() => {});
+      throw toSenderError(error);
+    }
+  }
+
   // ---- LISTEN/NOTIFY ----------------------------------------------------------------------
 
   const listener = createListener({ pool, channel, isClosed: () => closed });
@@ -378,30 +405,11 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     },
 
     async enqueueMessage(input: EnqueueInput, enqueueOptions?: PostgresEnqueueOptions): Promise<EnqueueResult> {
-      const host = enqueueOptions?.transaction;
-      if (host === undefined) return (await enqueueMessages(await ready(), names, [input]))[0] as EnqueueResult;
-      if (typeof host?.query !== 'function') throw new SenderError('invalid_option', 'transaction must be a pg client (Client or PoolClient) inside BEGIN.');
-      await ready();
-      // A savepoint keeps the host's transaction usable if this write fails (e.g. a conflict),
-      // and fails fast (25P01 → invalid_option) when the client is not in a transaction at all.
-      try {
-        await host.query('SAVEPOINT hooks_sender_enqueue');
-      } catch (error) {
-        throw toSenderError(error);
-      }
-      try {
-        const [result] = await enqueueMessages(host, names, [input]);
-        await host.query('RELEASE SAVEPOINT hooks_sender_enqueue');
-        return result as EnqueueResult;
-      } catch (error) {
-        await host.query('ROLLBACK TO SAVEPOINT hooks_sender_enqueue').catch(() => {});
-        throw toSenderError(error);
-      }
+      return (await enqueueIn([input], enqueueOptions?.transaction))[0] as EnqueueResult;
     },
 
-    async enqueueMessages(inputs: readonly EnqueueInput[]): Promise<EnqueueResult[]> {
-      // One autocommit statement: one round trip, one commit, all or nothing.
-      return enqueueMessages(await ready(), names, inputs);
+    enqueueMessages(inputs: readonly EnqueueInput[], enqueueOptions?: PostgresEnqueueOptions): Promise<EnqueueResult[]> {
+      return enqueueIn(inputs, enqueueOptions?.transaction);
     },
 
     async getMessage(id) {

@@ -710,6 +710,15 @@ export function describeStorageConformance(name: string, makeStorage: () => Prom
             for (const resolve of waiting) resolve();
             return result;
           },
+          // The dispatcher writes attempt results in batches.
+          async finishAttempts(inputs) {
+            const results = await inner.finishAttempts(inputs);
+            inFlight -= inputs.length;
+            const waiting = finished;
+            finished = [];
+            for (const resolve of waiting) resolve();
+            return results;
+          },
         };
       }
 
