@@ -2,7 +2,7 @@ import { createEnvelope, createMessageId, generateSecret, serializeEnvelope, sig
 import { Queue, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import { Agent, request } from 'undici';
-import { endpointUrl, examplePayload, peakRssMiB, report, settings } from './shared';
+import { endpointUrl, examplePayload, peakRssMiB, produce, report, settings } from './shared';
 
 // (d) What a user would write by hand: a BullMQ queue on Redis (one job per message × endpoint),
 // a worker at the same concurrency that signs with @hooks/core and POSTs with undici, retrying on failure.
@@ -45,18 +45,21 @@ worker.on('completed', () => {
 });
 
 await worker.waitUntilReady();
+const cpuStarted = process.cpuUsage();
 const started = performance.now();
-for (let index = 0; index < settings.messages; index += 1) {
+await produce(async (index) => {
   const messageId = createMessageId();
   const body = serializeEnvelope(createEnvelope({ id: messageId, type: 'registrant.created', data: examplePayload(index) }));
   await queue.addBulk(
     endpoints.map((endpoint) => ({ name: 'deliver', data: { messageId, url: endpoint.url, body, secret: endpoint.secret }, opts: { attempts: 8, backoff: { type: 'exponential', delay: 1000 } } })),
   );
-}
+});
 await done;
 const seconds = (performance.now() - started) / 1000;
+const cpu = process.cpuUsage(cpuStarted);
+const processCpuSeconds = (cpu.user + cpu.system) / 1e6;
 await worker.close();
 await queue.obliterate({ force: true });
 await queue.close();
 await agent.close();
-report({ name: 'BullMQ + undici', deliveries: delivered, seconds, peakRssMiB: peakRssMiB() });
+report({ name: 'BullMQ + undici', deliveries: delivered, seconds, peakRssMiB: peakRssMiB(), extra: { processCpuSeconds } });

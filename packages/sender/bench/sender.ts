@@ -2,21 +2,54 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
-import { createSender, createTransport } from '../src/index';
-import { endpointUrl, examplePayload, peakRssMiB, report, settings } from './shared';
+import { createPostgresStorage, createSender, createTransport } from '../src/index';
+import type { Storage } from '../src/index';
+import { benchDatabaseUrl, benchSchema, committedTransactions, dropBenchSchema, ensureBenchDatabase, postgresCpuSeconds, statisticsSettled } from './postgres';
+import { endpointUrl, examplePayload, peakRssMiB, produce, report, settings } from './shared';
 
-// (a) / (b) @hooks/sender on SQLite (a file, WAL) or memory: send() every message, let the
-// dispatcher deliver with the same concurrency, stop when every delivery succeeded.
+// @hooks/sender on SQLite (a file, WAL), memory, or PostgreSQL (one process, its own pool):
+// send() every message while the dispatcher delivers with the same concurrency ("live"), stop
+// when every delivery succeeded. Every attempt must be in the log. On PostgreSQL, commits per
+// delivery come from pg_stat_database (sends, claims, attempt logs: everything).
 
-const storageKind = process.env.BENCH_STORAGE === 'memory' ? 'memory' : 'sqlite';
+const storageKind = process.env.BENCH_STORAGE === 'memory' ? 'memory' : process.env.BENCH_STORAGE === 'postgres' ? 'postgres' : 'sqlite';
 const directory = mkdtempSync(join(tmpdir(), 'hooks-bench-'));
 const urlPolicy = { allowHttp: true, allow: ['loopback'] } as const;
+const schema = benchSchema('hooks_bench_sender');
+let storage: Storage | 'memory' | undefined;
+if (storageKind === 'postgres') {
+  await ensureBenchDatabase();
+  const postgres = createPostgresStorage({ connectionString: benchDatabaseUrl(), schema, poolSize: Number(process.env.BENCH_PG_POOL ?? 10) });
+  await postgres.migrate();
+  storage = postgres;
+} else if (storageKind === 'memory') {
+  storage = 'memory';
+}
+// BENCH_TRACE=1: time the storage calls and count batch sizes (printed to stderr at the end).
+const timings = new Map<string, { calls: number; ms: number; items: number }>();
+if (process.env.BENCH_TRACE === '1' && storage !== undefined && storage !== 'memory') {
+  const traced = storage as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  for (const key of ['claimDeliveries', 'finishAttempts', 'enqueueMessage', 'enqueueMessages', 'releaseDeliveries']) {
+    const original = (traced[key] as (...args: unknown[]) => Promise<unknown>).bind(storage);
+    traced[key] = async (...args: unknown[]) => {
+      const started = performance.now();
+      const result = await original(...args);
+      const entry = timings.get(key) ?? { calls: 0, ms: 0, items: 0 };
+      entry.calls++;
+      entry.ms += performance.now() - started;
+      entry.items += Array.isArray(result) ? result.length : 1;
+      timings.set(key, entry);
+      return result;
+    };
+  }
+}
 const sender = createSender({
   catalog: broadcastEvents,
-  ...(storageKind === 'sqlite' ? { database: join(directory, 'hooks.db') } : { storage: 'memory' as const }),
+  ...(storage === undefined ? { database: join(directory, 'hooks.db') } : { storage }),
   urlPolicy,
   transport: createTransport({ urlPolicy, connectionsPerOrigin: settings.concurrency }),
   dispatcher: { concurrency: settings.concurrency, perEndpointConcurrency: settings.concurrency },
+  logger: { info() {}, warn() {}, error: (message: string) => process.stderr.write(`${message}\n`) },
 });
 
 const tenant = 'tenant_bench';
@@ -37,13 +70,17 @@ sender.on('delivery.succeeded', () => {
 
 // The dispatcher's timers are unref'd (a host app's server keeps the process alive); here nothing else would.
 const keepAlive = setInterval(() => {}, 1000);
+const commitsBefore = storageKind === 'postgres' ? await committedTransactions() : 0;
+const cpuBefore = postgresCpuSeconds();
+const cpuStarted = process.cpuUsage();
 const started = performance.now();
 sender.start();
-for (let index = 0; index < settings.messages; index += 1) {
-  await sender.send({ tenant, type: 'registrant.created', data: examplePayload(index) });
-}
+await produce((index) => sender.send({ tenant, type: 'registrant.created', data: examplePayload(index) }));
 await done;
 const seconds = (performance.now() - started) / 1000;
+const cpu = process.cpuUsage(cpuStarted);
+const processCpuSeconds = (cpu.user + cpu.system) / 1e6;
+const cpuAfter = postgresCpuSeconds();
 const peak = peakRssMiB(); // before reading the log back below
 clearInterval(keepAlive);
 await sender.stop();
@@ -57,5 +94,15 @@ do {
 } while (cursor !== undefined);
 if (logged < total) throw new Error(`only ${logged} of ${total} attempts are logged`);
 await sender.close();
+const extra: Record<string, number> = { attemptsLogged: logged, processCpuSeconds };
+if (storageKind === 'postgres') {
+  await (storage as Storage).close();
+  await statisticsSettled();
+  // The log read-back above is a handful of read transactions; the setup (endpoints) is excluded.
+  extra.commitsPerDelivery = ((await committedTransactions()) - commitsBefore) / total;
+  if (cpuBefore !== undefined && cpuAfter !== undefined) extra.postgresCpuSeconds = cpuAfter - cpuBefore;
+  await dropBenchSchema(schema);
+}
+for (const [key, entry] of timings) process.stderr.write(`trace ${key}: ${entry.calls} calls, ${(entry.ms / entry.calls).toFixed(1)} ms each, ${(entry.items / entry.calls).toFixed(1)} items each\n`);
 rmSync(directory, { recursive: true, force: true });
-report({ name: `@hooks/sender (${storageKind})`, deliveries: succeeded, seconds, peakRssMiB: peak, extra: { attemptsLogged: logged } });
+report({ name: `@hooks/sender (${storageKind === 'postgres' ? 'PostgreSQL, 1 process' : storageKind === 'sqlite' ? 'SQLite' : 'memory'})`, deliveries: succeeded, seconds, peakRssMiB: peak, extra });

@@ -46,3 +46,17 @@ export function examplePayload(index: number) {
 export function endpointUrl(index: number): string {
   return `http://127.0.0.1:${settings.port}/ep/${index}`;
 }
+
+/** Messages whose enqueue is in flight at once in every "live" contender: an app sending from concurrent request handlers. */
+export const SENDS_IN_FLIGHT = 10;
+
+/** Runs `enqueue(index)` for every message, `SENDS_IN_FLIGHT` at a time, as each contender's producer. */
+export async function produce(enqueue: (index: number) => Promise<unknown>): Promise<void> {
+  const inFlight = new Set<Promise<unknown>>();
+  for (let index = 0; index < settings.messages; index += 1) {
+    const sent: Promise<unknown> = enqueue(index).finally(() => inFlight.delete(sent));
+    inFlight.add(sent);
+    if (inFlight.size >= SENDS_IN_FLIGHT) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+}

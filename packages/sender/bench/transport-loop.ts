@@ -29,8 +29,11 @@ async function worker(): Promise<void> {
   }
 }
 
+const cpuStarted = process.cpuUsage();
 const started = performance.now();
 await Promise.all(Array.from({ length: settings.concurrency }, worker));
 const seconds = (performance.now() - started) / 1000;
+const cpu = process.cpuUsage(cpuStarted);
+const processCpuSeconds = (cpu.user + cpu.system) / 1e6;
 await transport.close();
-report({ name: 'transport loop (c′)', deliveries: delivered, seconds, peakRssMiB: peakRssMiB() });
+report({ name: 'transport loop (c′)', deliveries: delivered, seconds, peakRssMiB: peakRssMiB(), extra: { processCpuSeconds } });

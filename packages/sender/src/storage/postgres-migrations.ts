@@ -233,7 +233,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
           SELECT c.id, c.due_at, c.seq FROM rooms r CROSS JOIN LATERAL (
             SELECT d.id, d.due_at, d.seq FROM {{schema}}.deliveries d
             WHERE d.endpoint_id = r.id AND d.due_at IS NOT NULL AND d.due_at <= p_now
-            ORDER BY d.due_at, d.seq LIMIT greatest(r.room, 0) FOR UPDATE SKIP LOCKED
+            ORDER BY d.due_at, d.seq LIMIT greatest(r.room, 0)
           ) c WHERE NOT r.fifo
           UNION ALL
           SELECT x.id, x.due_at, x.seq FROM (
@@ -241,13 +241,16 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
             WHERE d.id IN (
               SELECT (SELECT h.id FROM {{schema}}.deliveries h WHERE h.endpoint_id = r.id AND h.due_at IS NOT NULL ORDER BY h.seq LIMIT 1) FROM rooms r WHERE r.fifo AND r.room > 0
             ) AND d.due_at <= p_now
-            FOR UPDATE SKIP LOCKED
           ) x
         ), chosen AS (
           SELECT p.id, p.due_at, p.seq FROM picked p ORDER BY p.due_at, p.seq LIMIT p_limit
         ), claimed AS (
+          -- No row locks before this: the endpoint's advisory lock keeps other claimers away, and a
+          -- row finished, released or retried meanwhile (a late attempt of an expired lease) is
+          -- re-checked here on its latest version and skipped.
           UPDATE {{schema}}.deliveries d SET status = 'in_flight', lease_owner = p_owner, lease_until = p_until, due_at = p_until, updated_at = p_now
-          FROM chosen WHERE d.id = chosen.id RETURNING d.*, chosen.due_at AS was_due, chosen.seq AS was_seq
+          FROM chosen WHERE d.id = chosen.id AND d.due_at IS NOT NULL AND d.due_at <= p_now
+          RETURNING d.*, chosen.due_at AS was_due, chosen.seq AS was_seq
         ), rated AS (
           UPDATE {{schema}}.endpoints e SET rate_next_at = p_now + ceil(1000 / e.rate_limit)::bigint
           WHERE e.rate_limit IS NOT NULL AND e.id IN (SELECT claimed.endpoint_id FROM claimed)
@@ -333,51 +336,64 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       #variable_conflict use_column
       DECLARE
         it record;
-        v_applied json;
-        v_current json;
-        v_endpoint json;
+        v_applied jsonb;
+        v_endpoints jsonb;
+        v_endpoint jsonb;
+        v_row json;
         v_notice json;
         v_previous integer;
-        v_paused bigint;
         v_enabled boolean;
         v_disable boolean;
         v_count integer;
       BEGIN
+        -- Set-based first: every delivery whose lease is still held moves on in ONE statement (the
+        -- lease re-checked on the row's latest version), every attempt is logged in ONE statement
+        -- (applied or not, while its delivery exists), and the endpoints involved are read once.
+        WITH items AS (
+          SELECT DISTINCT ON (x.delivery_id) x.* FROM json_to_recordset(p_items) AS x(ord integer, delivery_id text, owner text, status_code integer, error_code text,
+            next_status text, next_at bigint, now bigint)
+          ORDER BY x.delivery_id, x.ord
+        ), moved AS (
+          UPDATE {{schema}}.deliveries d SET status = i.next_status, next_attempt_at = i.next_at, due_at = i.next_at, attempts = d.attempts + 1,
+            lease_owner = NULL, lease_until = NULL, last_status = i.status_code, last_error = i.error_code, updated_at = i.now
+          FROM items i WHERE d.id = i.delivery_id AND d.status = 'in_flight' AND d.lease_owner = i.owner
+          RETURNING i.ord, to_jsonb(d.*) AS row
+        )
+        SELECT coalesce(jsonb_object_agg(moved.ord::text, moved.row), '{}'::jsonb) INTO v_applied FROM moved;
+        INSERT INTO {{schema}}.attempts (id, delivery_id, message_id, endpoint_id, number, started_at, duration_ms, status_code, response_headers, response_body, error_code, success)
+        SELECT x.attempt_id, x.delivery_id, x.message_id, x.endpoint_id, x.number, x.started_at, x.duration_ms, x.status_code, x.response_headers, x.response_body, x.error_code, x.success
+        FROM json_to_recordset(p_items) AS x(ord integer, delivery_id text, attempt_id text, message_id text, endpoint_id text, number integer, started_at bigint,
+          duration_ms double precision, status_code integer, response_headers json, response_body text, error_code text, success boolean)
+        WHERE v_applied ? x.ord::text OR EXISTS (SELECT 1 FROM {{schema}}.deliveries d WHERE d.id = x.delivery_id)
+        ORDER BY x.ord;
+        SELECT coalesce(jsonb_object_agg(e.id, to_jsonb(e.*)), '{}'::jsonb) INTO v_endpoints FROM {{schema}}.endpoints e
+        WHERE e.id IN (SELECT x.endpoint_id FROM json_to_recordset(p_items) AS x(endpoint_id text));
+        -- Then in order, per attempt: endpoint effects. A success on a healthy endpoint (the common
+        -- case) runs no statement and writes nothing; a failure locks the endpoint row and counts.
         FOR it IN
-          SELECT * FROM json_to_recordset(p_items) AS x(ord integer, delivery_id text, owner text, attempt_id text, message_id text, endpoint_id text, number integer,
-            started_at bigint, duration_ms double precision, status_code integer, response_headers json, response_body text, error_code text, success boolean,
-            next_status text, next_at bigint, now bigint, disable_after integer, disable_reason text, pause_until bigint, notify_after integer[], recovered_after integer, notice_id text)
+          SELECT * FROM json_to_recordset(p_items) AS x(ord integer, delivery_id text, endpoint_id text, success boolean, now bigint, disable_after integer,
+            disable_reason text, pause_until bigint, notify_after integer[], recovered_after integer, notice_id text)
           ORDER BY x.ord
         LOOP
-          v_applied := NULL; v_current := NULL; v_endpoint := NULL; v_notice := NULL; v_previous := NULL; v_disable := false;
-          UPDATE {{schema}}.deliveries d SET status = it.next_status, next_attempt_at = it.next_at, due_at = it.next_at, attempts = d.attempts + 1,
-            lease_owner = NULL, lease_until = NULL, last_status = it.status_code, last_error = it.error_code, updated_at = it.now
-          WHERE d.id = it.delivery_id AND d.status = 'in_flight' AND d.lease_owner = it.owner
-          RETURNING row_to_json(d.*) INTO v_applied;
-          IF v_applied IS NULL THEN
-            SELECT row_to_json(d.*) INTO v_current FROM {{schema}}.deliveries d WHERE d.id = it.delivery_id;
-          END IF;
-          -- Every attempt is logged, applied or not, as long as its delivery exists.
-          IF v_applied IS NOT NULL OR v_current IS NOT NULL THEN
-            INSERT INTO {{schema}}.attempts (id, delivery_id, message_id, endpoint_id, number, started_at, duration_ms, status_code, response_headers, response_body, error_code, success)
-            VALUES (it.attempt_id, it.delivery_id, it.message_id, it.endpoint_id, it.number, it.started_at, it.duration_ms, it.status_code, it.response_headers, it.response_body, it.error_code, it.success);
-          END IF;
-          IF v_applied IS NULL THEN
-            SELECT row_to_json(e.*), e.consecutive_failures INTO v_endpoint, v_previous FROM {{schema}}.endpoints e WHERE e.id = it.endpoint_id;
+          v_notice := NULL; v_disable := false; v_row := NULL;
+          v_endpoint := v_endpoints -> it.endpoint_id;
+          v_previous := (v_endpoint ->> 'consecutive_failures')::integer;
+          IF NOT v_applied ? it.ord::text THEN
+            SELECT row_to_json(d.*) INTO v_row FROM {{schema}}.deliveries d WHERE d.id = it.delivery_id;
+          ELSIF v_endpoint IS NULL THEN
+            NULL;
           ELSIF it.success THEN
-            SELECT e.consecutive_failures, e.paused_until INTO v_previous, v_paused FROM {{schema}}.endpoints e WHERE e.id = it.endpoint_id;
-            IF FOUND AND (v_previous <> 0 OR v_paused IS NOT NULL) THEN
+            IF v_previous <> 0 OR jsonb_typeof(v_endpoint -> 'paused_until') <> 'null' THEN
               -- Only a failing or paused endpoint is written (and locked) on a success.
               SELECT e.consecutive_failures INTO v_previous FROM {{schema}}.endpoints e WHERE e.id = it.endpoint_id FOR UPDATE;
               UPDATE {{schema}}.endpoints e SET consecutive_failures = 0, paused_until = NULL, updated_at = it.now WHERE e.id = it.endpoint_id
-              RETURNING row_to_json(e.*) INTO v_endpoint;
+              RETURNING to_jsonb(e.*) INTO v_endpoint;
+              v_endpoints := jsonb_set(v_endpoints, ARRAY[it.endpoint_id], v_endpoint);
               IF it.recovered_after IS NOT NULL AND v_previous >= it.recovered_after THEN
                 INSERT INTO {{schema}}.notifications AS n (id, type, endpoint_id, tenant, endpoint, failures, reason, created_at, due_at, attempts)
-                SELECT it.notice_id, 'endpoint.recovered', e.id, e.tenant, row_to_json(e.*), v_previous, NULL, it.now, it.now, 0 FROM {{schema}}.endpoints e WHERE e.id = it.endpoint_id
+                VALUES (it.notice_id, 'endpoint.recovered', it.endpoint_id, v_endpoint ->> 'tenant', v_endpoint::json, v_previous, NULL, it.now, it.now, 0)
                 RETURNING row_to_json(n.*) INTO v_notice;
               END IF;
-            ELSE
-              SELECT row_to_json(e.*) INTO v_endpoint FROM {{schema}}.endpoints e WHERE e.id = it.endpoint_id;
             END IF;
           ELSE
             SELECT e.consecutive_failures, e.enabled INTO v_previous, v_enabled FROM {{schema}}.endpoints e WHERE e.id = it.endpoint_id FOR UPDATE;
@@ -389,21 +405,29 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
                 disabled_reason = CASE WHEN v_disable THEN coalesce(it.disable_reason, 'consecutive_failures') ELSE e.disabled_reason END,
                 paused_until = CASE WHEN it.pause_until IS NOT NULL AND (e.paused_until IS NULL OR e.paused_until < it.pause_until) THEN it.pause_until ELSE e.paused_until END,
                 updated_at = it.now
-              WHERE e.id = it.endpoint_id RETURNING row_to_json(e.*) INTO v_endpoint;
+              WHERE e.id = it.endpoint_id RETURNING to_jsonb(e.*) INTO v_endpoint;
+              v_endpoints := jsonb_set(v_endpoints, ARRAY[it.endpoint_id], v_endpoint);
               IF v_disable THEN
                 -- Its waiting deliveries leave the claim index until the endpoint is enabled again.
                 UPDATE {{schema}}.deliveries d SET due_at = NULL WHERE d.endpoint_id = it.endpoint_id AND d.status = 'pending' AND d.due_at IS NOT NULL;
               END IF;
               IF v_disable OR v_count = ANY (coalesce(it.notify_after, ARRAY[]::integer[])) THEN
                 INSERT INTO {{schema}}.notifications AS n (id, type, endpoint_id, tenant, endpoint, failures, reason, created_at, due_at, attempts)
-                SELECT it.notice_id, CASE WHEN v_disable THEN 'endpoint.disabled' ELSE 'endpoint.failing' END, e.id, e.tenant, row_to_json(e.*), v_count,
-                  CASE WHEN v_disable THEN e.disabled_reason END, it.now, it.now, 0
-                FROM {{schema}}.endpoints e WHERE e.id = it.endpoint_id
+                VALUES (it.notice_id, CASE WHEN v_disable THEN 'endpoint.disabled' ELSE 'endpoint.failing' END, it.endpoint_id, v_endpoint ->> 'tenant', v_endpoint::json, v_count,
+                  CASE WHEN v_disable THEN v_endpoint ->> 'disabled_reason' END, it.now, it.now, 0)
                 RETURNING row_to_json(n.*) INTO v_notice;
               END IF;
+            ELSE
+              v_endpoint := NULL;
             END IF;
           END IF;
-          item := it.ord; applied := v_applied; current_row := v_current; endpoint_after := v_endpoint; previous := v_previous; disabled := v_disable; notice := v_notice;
+          item := it.ord;
+          applied := (v_applied -> it.ord::text)::json;
+          current_row := v_row;
+          endpoint_after := v_endpoint::json;
+          previous := v_previous;
+          disabled := v_disable;
+          notice := v_notice;
           RETURN NEXT;
         END LOOP;
       END
