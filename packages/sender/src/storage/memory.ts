@@ -63,6 +63,7 @@ export function createMemoryStorage(): Storage {
   // In-flight deliveries only (few): live leases are counted from here, not from the whole queue.
   const inFlightRows = new Map<string, Row<StoredDelivery>>();
   const attemptOrder: Row<StoredAttempt>[] = [];
+  const attemptIds = new Set<string>();
   const notifications: NotificationRow[] = [];
   // Rate-limited endpoints: the earliest time the next claim of each may happen.
   const rateNextAt = new Map<string, number>();
@@ -176,11 +177,24 @@ export function createMemoryStorage(): Storage {
     return { message: copyMessage(messageRow.value), deliveries: created.map((row) => copyDelivery(row.value)), created: true };
   }
 
+  function checkAttemptIds(inputs: readonly FinishAttemptInput[]): void {
+    const seen = new Set<string>();
+    for (const { attempt } of inputs) {
+      if (attempt.id === undefined) continue;
+      if (attemptIds.has(attempt.id) || seen.has(attempt.id)) throw new SenderError('conflict', `An attempt with id ${attempt.id} already exists.`);
+      seen.add(attempt.id);
+    }
+  }
+
   function finishOne(input: FinishAttemptInput): FinishAttemptResult {
     const { now } = input;
     const row = deliveries.get(input.deliveryId);
     const endpointRow = endpoints.get(input.attempt.endpointId);
-    if (row) attemptOrder.push({ sequence: ++sequence, value: { ...input.attempt, id: input.attempt.id ?? createId('att', now), responseHeaders: { ...input.attempt.responseHeaders } } });
+    if (row) {
+      const id = input.attempt.id ?? createId('att', now);
+      attemptIds.add(id);
+      attemptOrder.push({ sequence: ++sequence, value: { ...input.attempt, id, responseHeaders: { ...input.attempt.responseHeaders } } });
+    }
     const previousFailures = endpointRow?.value.consecutiveFailures ?? 0;
     if (row?.value.status !== 'in_flight' || row.value.leaseOwner !== input.owner) {
       return {
@@ -287,7 +301,11 @@ export function createMemoryStorage(): Storage {
         if (siblings) siblings.splice(siblings.indexOf(row), 1);
       }
       for (let index = attemptOrder.length - 1; index >= 0; index--) {
-        if ((attemptOrder[index] as Row<StoredAttempt>).value.endpointId === id) attemptOrder.splice(index, 1);
+        const attempt = (attemptOrder[index] as Row<StoredAttempt>).value;
+        if (attempt.endpointId === id) {
+          attemptOrder.splice(index, 1);
+          attemptIds.delete(attempt.id);
+        }
       }
       return true;
     },
@@ -408,11 +426,14 @@ export function createMemoryStorage(): Storage {
 
     async finishAttempt(input: FinishAttemptInput): Promise<FinishAttemptResult> {
       open();
+      checkAttemptIds([input]);
       return finishOne(input);
     },
 
     async finishAttempts(inputs: readonly FinishAttemptInput[]): Promise<FinishAttemptResult[]> {
       open();
+      // All or nothing: refuse a duplicate attempt id before applying anything.
+      checkAttemptIds(inputs);
       return inputs.map(finishOne);
     },
 
@@ -554,7 +575,13 @@ export function createMemoryStorage(): Storage {
           for (let index = messageOrder.length - 1; index >= 0; index--) if (gone.has((messageOrder[index] as Row<StoredMessage>).value.id)) messageOrder.splice(index, 1);
           for (let index = deliveryOrder.length - 1; index >= 0; index--) if (goneDeliveries.has((deliveryOrder[index] as Row<StoredDelivery>).value.id)) deliveryOrder.splice(index, 1);
           const before = attemptOrder.length;
-          for (let index = attemptOrder.length - 1; index >= 0; index--) if (goneDeliveries.has((attemptOrder[index] as Row<StoredAttempt>).value.deliveryId)) attemptOrder.splice(index, 1);
+          for (let index = attemptOrder.length - 1; index >= 0; index--) {
+            const attempt = (attemptOrder[index] as Row<StoredAttempt>).value;
+            if (goneDeliveries.has(attempt.deliveryId)) {
+              attemptOrder.splice(index, 1);
+              attemptIds.delete(attempt.id);
+            }
+          }
           total.attempts += before - attemptOrder.length;
         }
         total.messages += gone.size;

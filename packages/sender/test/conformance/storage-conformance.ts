@@ -415,6 +415,134 @@ export function describeStorageConformance(name: string, makeStorage: () => Prom
       });
     });
 
+    describe('batches, signing secrets, trace context and shared rate limits', () => {
+      it('claims each delivery with its message (and trace context) and the signing secrets valid at the claim', async () => {
+        const target = await addEndpoint();
+        await storage.rotateSecret({ endpointId: target.id, secret: 'whsec_second', previousExpiresAt: T0 + 1_000, now: T0 });
+        await storage.rotateSecret({ endpointId: target.id, secret: 'whsec_third', previousExpiresAt: T0 + 2_000, now: T0 + 1 });
+        const traceContext = '{"traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01","tracestate":"vendor=1"}';
+        const traced = await enqueue({ traceContext }, T0 + 10);
+        const plain = await enqueue({}, T0 + 11);
+        expect(traced.message.traceContext).toBe(traceContext);
+        expect(plain.message.traceContext ?? null).toBeNull();
+        expect((await storage.getMessage(traced.message.id))?.traceContext).toBe(traceContext);
+        const claimed = await claim(T0 + 1_500);
+        expect(claimed.map((item) => item.message.id)).toEqual([traced.message.id, plain.message.id]);
+        expect(claimed[0]?.message.traceContext).toBe(traceContext);
+        expect(claimed[1]?.message.traceContext ?? null).toBeNull();
+        // Current first, then unexpired previous ones newest first; the first secret expired at T0 + 1,000.
+        for (const item of claimed) expect(item.secrets.map((secret) => [secret.secret, secret.expiresAt])).toEqual([['whsec_third', null], ['whsec_second', T0 + 2_000]]);
+        // Copies: changing them changes nothing stored.
+        claimed[0]?.secrets.splice(0);
+        expect((await storage.listSecrets(target.id))?.map((secret) => secret.secret)).toEqual(['whsec_third', 'whsec_second', SECRET]);
+      });
+
+      it('finishes a batch in one call, in order: failures counted across it, notifications recorded, lost leases not applied', async () => {
+        const target = await addEndpoint();
+        for (let index = 0; index < 4; index++) await enqueue({}, T0 + index);
+        const claimed = await claim(T0 + 10);
+        expect(claimed).toHaveLength(4);
+        const [first, second, third, fourth] = claimed as [(typeof claimed)[number], (typeof claimed)[number], (typeof claimed)[number], (typeof claimed)[number]];
+        const fail = (item: typeof first, owner = 'worker-1'): FinishAttemptInput => ({
+          deliveryId: item.delivery.id,
+          owner,
+          attempt: attemptOf(item.delivery, { success: false, statusCode: 500, startedAt: T0 + 20 }),
+          next: { status: 'pending', nextAttemptAt: T0 + 1_000 },
+          endpoint: { success: false, disableAfter: 100, notifyAfter: [2] },
+          now: T0 + 30,
+        });
+        const succeed = (item: typeof first): FinishAttemptInput => ({
+          deliveryId: item.delivery.id,
+          owner: 'worker-1',
+          attempt: attemptOf(item.delivery, { success: true, startedAt: T0 + 20 }),
+          next: { status: 'succeeded', nextAttemptAt: null },
+          endpoint: { success: true, recoveredAfter: 2 },
+          now: T0 + 31,
+        });
+        const results = await storage.finishAttempts([fail(first), fail(second), fail(third, 'someone-else'), succeed(fourth)]);
+        expect(results.map((result) => result.applied)).toEqual([true, true, false, true]);
+        expect(results.map((result) => result.delivery?.id)).toEqual([first.delivery.id, second.delivery.id, third.delivery.id, fourth.delivery.id]);
+        expect(results.map((result) => result.previousFailures)).toEqual([0, 1, 2, 2]);
+        expect(results[0]?.endpoint?.consecutiveFailures).toBe(1);
+        expect(results[1]?.endpoint?.consecutiveFailures).toBe(2);
+        expect(results[3]?.endpoint?.consecutiveFailures).toBe(0);
+        expect(results[0]?.notifications).toEqual([]);
+        expect(results[1]?.notifications.map((notification) => [notification.type, notification.failures])).toEqual([['endpoint.failing', 2]]);
+        expect(results[2]?.notifications).toEqual([]);
+        expect(results[3]?.notifications.map((notification) => [notification.type, notification.failures])).toEqual([['endpoint.recovered', 2]]);
+        expect(results[2]?.delivery).toMatchObject({ status: 'in_flight', leaseOwner: 'worker-1', attempts: 0 });
+        expect(results[3]?.delivery).toMatchObject({ status: 'succeeded', attempts: 1 });
+        // Every attempt is logged, the one that lost its lease too.
+        expect((await storage.listAttempts({ limit: 10, endpointId: target.id })).items).toHaveLength(4);
+        expect(await storage.getEndpoint(target.id)).toMatchObject({ consecutiveFailures: 0 });
+        expect(await storage.finishAttempts([])).toEqual([]);
+      });
+
+      it('finishes a batch all or nothing', async () => {
+        await addEndpoint();
+        await enqueue({}, T0);
+        await enqueue({}, T0 + 1);
+        const [first, second] = await claim(T0 + 10);
+        if (!first || !second) throw new Error('nothing claimed');
+        const input = (item: typeof first, attemptId: string): FinishAttemptInput => ({
+          deliveryId: item.delivery.id,
+          owner: 'worker-1',
+          attempt: { ...attemptOf(item.delivery, { success: true }), id: attemptId },
+          next: { status: 'succeeded', nextAttemptAt: null },
+          endpoint: { success: true },
+          now: T0 + 20,
+        });
+        const logged = createId('att', T0 + 20);
+        await storage.finishAttempts([input(first, logged)]);
+        // The second item reuses a logged attempt id: the whole batch is refused.
+        await expect(storage.finishAttempts([input(second, createId('att', T0 + 21)), input(second, logged)])).rejects.toMatchObject({ code: 'conflict' });
+        expect(await storage.getDelivery(second.delivery.id)).toMatchObject({ status: 'in_flight', attempts: 0 });
+        expect((await storage.listAttempts({ limit: 10, deliveryId: second.delivery.id })).items).toEqual([]);
+      });
+
+      it('enqueues a batch in one call, keeps idempotency inside it, and writes nothing when one message is refused', async () => {
+        const target = await addEndpoint();
+        await addEndpoint({ events: ['other.event'] });
+        const first = message({ idempotencyKey: 'order-1' });
+        const repeat = message({ idempotencyKey: 'order-1' });
+        const plain = message();
+        const results = await storage.enqueueMessages([
+          { message: first, now: T0 },
+          { message: repeat, now: T0 },
+          { message: plain, now: T0 + 1 },
+        ]);
+        expect(results.map((result) => [result.message.id, result.created, result.deliveries.length])).toEqual([
+          [first.id, true, 1],
+          [first.id, false, 1],
+          [plain.id, true, 1],
+        ]);
+        expect(results[1]?.deliveries.map((delivery) => delivery.id)).toEqual(results[0]?.deliveries.map((delivery) => delivery.id));
+        expect(results[2]?.deliveries[0]).toMatchObject({ endpointId: target.id, status: 'pending', nextAttemptAt: T0 + 1, attempts: 0 });
+        expect(await storage.enqueueMessages([])).toEqual([]);
+        // A duplicate message id anywhere in the batch: nothing of it is stored.
+        const fresh = message();
+        await expect(storage.enqueueMessages([{ message: fresh, now: T0 + 2 }, { message: { ...plain }, now: T0 + 2 }])).rejects.toMatchObject({ code: 'conflict' });
+        expect(await storage.getMessage(fresh.id)).toBeUndefined();
+        expect((await storage.listMessages({ limit: 10 })).items).toHaveLength(2);
+        expect((await storage.listDeliveries({ limit: 10 })).items).toHaveLength(2);
+      });
+
+      it('spaces the claims of a rate-limited endpoint across owners: one per claim, none before 1000 / rate ms', async () => {
+        const limited = await addEndpoint({ rateLimit: 4 });
+        const free = await addEndpoint();
+        for (let index = 0; index < 5; index++) await enqueue({}, T0);
+        const first = await claim(T0, { owner: 'worker-1' });
+        expect(first.filter((item) => item.endpoint.id === limited.id)).toHaveLength(1);
+        expect(first.filter((item) => item.endpoint.id === free.id)).toHaveLength(5);
+        expect(await claim(T0, { owner: 'worker-2' })).toEqual([]);
+        expect(await claim(T0 + 249, { owner: 'worker-2' })).toEqual([]);
+        const next = await claim(T0 + 250, { owner: 'worker-2' });
+        expect(next.map((item) => item.endpoint.id)).toEqual([limited.id]);
+        expect(await claim(T0 + 251, { owner: 'worker-1' })).toEqual([]);
+        expect((await claim(T0 + 500, { owner: 'worker-1' })).map((item) => item.endpoint.id)).toEqual([limited.id]);
+      });
+    });
+
     describe('release, retry and recover', () => {
       it('releases only the owner’s leases, optionally deferring them', async () => {
         await addEndpoint();
