@@ -255,6 +255,59 @@ describe('postgres claims across sessions', () => {
     }
   });
 
+  it('holds the per-endpoint rate limit across processes: claimers on separate pools get one delivery per interval between them', async () => {
+    await reset();
+    const pools = Array.from({ length: 3 }, () => createTestPool(2));
+    const claimers = pools.map((own) => createPostgresStorage({ pool: own, schema, migrate: false }));
+    try {
+      const limited = await addEndpoint(storage, { rateLimit: 10 });
+      for (let index = 0; index < 30; index++) await storage.enqueueMessage({ message: message(), now: T0 });
+      const claimedAt: number[] = [];
+      // Every claimer tries every 25 ms of (injected) time for 1 s: 100 ms between claims is the limit.
+      for (let now = T0; now < T0 + 1_000; now += 25) {
+        const results = await Promise.all(claimers.map((claimer, index) => claimer.claimDeliveries({ owner: `w${index}`, now, leaseMs: 60_000, limit: 10, perEndpointConcurrency: 100 })));
+        for (const item of results.flat()) {
+          expect(item.endpoint.id).toBe(limited.id);
+          claimedAt.push(now);
+        }
+      }
+      expect(claimedAt).toHaveLength(10);
+      for (let index = 1; index < claimedAt.length; index++) expect((claimedAt[index] as number) - (claimedAt[index - 1] as number)).toBeGreaterThanOrEqual(100);
+    } finally {
+      await Promise.all(claimers.map((claimer) => claimer.close()));
+      await Promise.all(pools.map((own) => own.end()));
+    }
+  });
+
+  it('takes a disabled endpoint’s backlog out of the claim index, and puts it back when enabled', async () => {
+    await reset();
+    const down = await addEndpoint();
+    for (let index = 0; index < 5; index++) await storage.enqueueMessage({ message: message(), now: T0 });
+    const due = async () => (await pool.query(`SELECT count(*)::int AS n FROM "${schema}".deliveries WHERE endpoint_id = $1 AND due_at IS NOT NULL`, [down.id])).rows[0]?.n;
+    expect(await due()).toBe(5);
+    // Disabled by failures (finish) and by hand (update): both park the waiting deliveries.
+    const [item] = await storage.claimDeliveries({ owner: 'w', now: T0, leaseMs: 60_000, limit: 1, perEndpointConcurrency: 10 });
+    if (!item) throw new Error('nothing claimed');
+    const [result] = await storage.finishAttempts([
+      {
+        deliveryId: item.delivery.id,
+        owner: 'w',
+        attempt: { deliveryId: item.delivery.id, messageId: item.delivery.messageId, endpointId: down.id, number: 1, startedAt: T0, durationMs: 1, statusCode: 500, responseHeaders: {}, responseBody: null, errorCode: 'http_500', success: false },
+        next: { status: 'pending', nextAttemptAt: T0 + 12_000 },
+        endpoint: { success: false, disableAfter: 1 },
+        now: T0,
+      },
+    ]);
+    expect(result?.disabled).toBe(true);
+    expect(await due()).toBe(0);
+    await storage.updateEndpoint(down.id, { enabled: true, disabledReason: null, consecutiveFailures: 0 }, T0 + 1);
+    expect(await due()).toBe(5);
+    expect((await storage.claimDeliveries({ owner: 'w', now: T0 + 1, leaseMs: 60_000, limit: 10, perEndpointConcurrency: 10 })).length).toBe(5);
+    await storage.updateEndpoint(down.id, { enabled: false, disabledReason: 'manual' }, T0 + 2);
+    // In-flight ones keep their lease; nothing pending is left in the index.
+    expect((await pool.query(`SELECT count(*)::int AS n FROM "${schema}".deliveries WHERE endpoint_id = $1 AND status = 'pending' AND due_at IS NOT NULL`, [down.id])).rows[0]?.n).toBe(0);
+  });
+
   it('does not let the backlog of a disabled, full or waiting FIFO endpoint hide other work', async () => {
     await reset();
     const disabled = await addEndpoint(storage, { events: ['old.backlog'] });
@@ -308,6 +361,77 @@ describe('postgres retention', () => {
 });
 
 describe('postgres with the sender', () => {
+  it('sendMany(inputs, { transaction }) writes every message inside the host transaction, with one statement', async () => {
+    await reset();
+    const sender = createSender({ catalog: broadcastEvents, storage, urlPolicy: { allowHttp: true, allow: ['loopback'] }, logger: silentLogger });
+    const data = broadcastEvents.definitions['registrant.created']?.example as never;
+    const client = await pool.connect();
+    try {
+      await sender.endpoints.create({ tenant: 'outbox', url: 'http://127.0.0.1:9/hooks' });
+      await client.query('BEGIN');
+      const rolledBack = await sender.sendMany([{ tenant: 'outbox', type: 'registrant.created', data }, { tenant: 'outbox', type: 'registrant.created', data }], { transaction: client });
+      await client.query('ROLLBACK');
+      expect(rolledBack.map((result) => result.deliveryCount)).toEqual([1, 1]);
+      await client.query('BEGIN');
+      const committed = await sender.sendMany([{ tenant: 'outbox', type: 'registrant.created', data }, { tenant: 'outbox', type: 'registrant.created', data }], { transaction: client });
+      await client.query('COMMIT');
+      const stored = (await sender.messages.list({ limit: 10 })).items.map((item) => item.id).sort();
+      expect(stored).toEqual(committed.map((result) => result.messageId).sort());
+      await expect(sender.sendMany([{ tenant: 'outbox', type: 'registrant.created', data }], { transaction: {} })).rejects.toMatchObject({ code: 'invalid_option' });
+    } finally {
+      client.release();
+      await sender.close();
+    }
+  });
+
+  it('commits a group of concurrent sends once, and a batch of attempt results once', async () => {
+    await reset();
+    const database = `test_commits_${counter++}`;
+    // Commits are counted in a database of this test's own, so nothing else running on the server counts.
+    await pool.query(`DROP DATABASE IF EXISTS ${database}`);
+    await pool.query(`CREATE DATABASE ${database}`);
+    const url = new URL(DATABASE_URL);
+    url.pathname = `/${database}`;
+    const own = new pg.Pool({ connectionString: url.toString(), max: 4 });
+    own.on('error', () => {});
+    const isolated = createPostgresStorage({ pool: own, schema: 'hooks' });
+    const receiver = await startReceiver();
+    const sender = createSender({ catalog: broadcastEvents, storage: isolated, urlPolicy: { allowHttp: true, allow: ['loopback'] }, logger: silentLogger, dispatcher: { concurrency: 40, batchSize: 40 } });
+    const commits = async () => {
+      // Statistics of the other sessions arrive within a second, or when they end.
+      const { rows } = await pool.query('SELECT pg_stat_clear_snapshot(), xact_commit::int AS n FROM pg_stat_database WHERE datname = $1', [database]);
+      return rows[0]?.n as number;
+    };
+    try {
+      for (let index = 0; index < 4; index++) await sender.endpoints.create({ tenant: 'acme', url: `${receiver.url}/${index}` });
+      const data = broadcastEvents.definitions['registrant.created']?.example as never;
+      await Promise.all(Array.from({ length: 10 }, () => sender.send({ tenant: 'acme', type: 'registrant.created', data })));
+      await sender.drain();
+      expect(receiver.requests).toHaveLength(40);
+      expect((await sender.attempts.list({ limit: 100 })).items).toHaveLength(40);
+      await sender.close();
+      await isolated.close();
+      await own.end();
+      // Every session of that database gone (their statistics are flushed as they end), and two
+      // readings agree.
+      await waitFor(async () => (await pool.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [database])).rows[0]?.n === 0, 'the sessions to end');
+      let total = -1;
+      await waitFor(async () => {
+        const previous = total;
+        total = await commits();
+        return total > 0 && total === previous;
+      }, 'settled statistics');
+      // Setup (migration, 4 endpoints) and reads aside, 40 deliveries took a handful of
+      // commits: one for the 10 sends, a claim or two, a few attempt batches. One transaction
+      // per send and per attempt would be 50 or more.
+      expect(total).toBeLessThan(40);
+    } finally {
+      await receiver.close();
+      await own.end().catch(() => {});
+      await pool.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    }
+  });
+
   it('sends through send(input, { transaction }): a rollback sends nothing, a commit is delivered', async () => {
     await reset();
     const receiver = await startReceiver();
