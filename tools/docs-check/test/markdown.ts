@@ -1,13 +1,16 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** The repository's root folder. */
+export const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
 /** The repository's docs/ folder. */
-export const docsDirectory = fileURLToPath(new URL('../../../docs/', import.meta.url));
+export const docsDirectory = join(repositoryRoot, 'docs/');
 
 /** One fenced code block of a guide. */
 export interface CodeBlock {
-  /** Guide file name, e.g. `sending.md`. */
+  /** Guide file name, e.g. `sending.md`, or a README's path from docs/, e.g. `../packages/core/README.md`. */
   file: string;
   /** 1-based line of the opening fence. */
   line: number;
@@ -20,7 +23,7 @@ export interface CodeBlock {
 }
 
 /** Every fenced block of one markdown file, in order. */
-export function codeBlocks(file: string, text = readFileSync(join(docsDirectory, file), 'utf8')): CodeBlock[] {
+export function codeBlocks(file: string, text = readFileSync(resolve(docsDirectory, file), 'utf8')): CodeBlock[] {
   const lines = text.split('\n');
   const blocks: CodeBlock[] = [];
   for (let index = 0; index < lines.length; index++) {
@@ -55,4 +58,13 @@ export function guides(): string[] {
   return readdirSync(docsDirectory)
     .filter((name) => name.endsWith('.md'))
     .sort();
+}
+
+/** The READMEs users read first (the repository's and each package's), as paths from docs/. */
+export function readmes(): string[] {
+  const packages = readdirSync(join(repositoryRoot, 'packages'))
+    .filter((name) => existsSync(join(repositoryRoot, 'packages', name, 'README.md')))
+    .sort()
+    .map((name) => `../packages/${name}/README.md`);
+  return ['../README.md', ...packages];
 }
