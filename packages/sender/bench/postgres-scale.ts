@@ -1,104 +1,193 @@
-// `pnpm bench:postgres`: deliveries/s with 1, 2 and 4 dispatcher processes sharing one
-// PostgreSQL, beside one process on SQLite, in the same run. Each process is the real sender
-// (test/cluster-worker.ts); receivers are loopback servers in this process.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// `pnpm bench:postgres` (also part of `pnpm bench`): scale-out on one PostgreSQL. 1, 2 and 4
+// dispatcher processes (the real sender, test/cluster-worker.ts) at concurrency 16 each, against
+// loopback receivers that answer after 50 ms (real receivers are slow: dispatchers wait, they
+// are not CPU-bound) and then at once. Prints deliveries/s, the ratio to one process, the peak
+// number of requests one endpoint had in flight (the per-endpoint limit) and the peak rate of a
+// rate-limited endpoint (requests started in any one second), checked against their limits.
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadavg } from 'node:os';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
 import { createSender } from '../src/sender';
 import { createPostgresStorage } from '../src/storage/postgres';
-import { createSqliteStorage } from '../src/storage/sqlite';
-import type { Storage } from '../src/storage/types';
-import { DATABASE_URL, createTestPool, dropSchemas, randomSchema, startClusterReceivers, startClusterWorker, waitFor } from '../test/cluster-support';
+import { startClusterWorker, waitFor } from '../test/cluster-support';
+import { benchDatabaseUrl, benchSchema, dropBenchSchema, ensureBenchDatabase } from './postgres';
 
 const MESSAGES = Number(process.env.BENCH_PG_MESSAGES ?? 500);
 const ENDPOINTS = Number(process.env.BENCH_PG_ENDPOINTS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_PG_CONCURRENCY ?? 16);
+const PER_ENDPOINT = Number(process.env.BENCH_PG_PER_ENDPOINT ?? 8);
+const RATE_LIMIT = Number(process.env.BENCH_PG_RATE ?? 20);
+const RATE_MESSAGES = Number(process.env.BENCH_PG_RATE_MESSAGES ?? 40);
 const PROCESSES = (process.env.BENCH_PG_PROCESSES ?? '1,2,4').split(',').map(Number);
+const DELAYS = (process.env.BENCH_PG_DELAYS ?? '50,0').split(',').map(Number);
 const total = MESSAGES * ENDPOINTS;
 
+interface Receivers {
+  urls: string[];
+  /** Requests per receiver. */
+  counts: number[];
+  /** Distinct message ids per receiver. */
+  distinct: Array<Set<string>>;
+  /** Most requests one receiver had open at once. */
+  peakConcurrent: number[];
+  /** Arrival times (ms) per receiver. */
+  arrivals: number[][];
+  close(): Promise<void>;
+}
+
+async function startReceivers(count: number, delayMs: number): Promise<Receivers> {
+  const servers: Server[] = [];
+  const receivers: Receivers = {
+    urls: [],
+    counts: Array.from({ length: count }, () => 0),
+    distinct: Array.from({ length: count }, () => new Set<string>()),
+    peakConcurrent: Array.from({ length: count }, () => 0),
+    arrivals: Array.from({ length: count }, () => []),
+    async close() {
+      for (const server of servers) {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    },
+  };
+  for (let index = 0; index < count; index++) {
+    let open = 0;
+    const server = createServer((request, response) => {
+      open++;
+      receivers.peakConcurrent[index] = Math.max(receivers.peakConcurrent[index] as number, open);
+      (receivers.arrivals[index] as number[]).push(performance.now());
+      request.resume();
+      request.on('end', () => {
+        const answer = () => {
+          open--;
+          (receivers.counts[index] as number)++;
+          receivers.distinct[index]?.add(String(request.headers['x-webhook-id'] ?? ''));
+          response.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' }).end('ok');
+        };
+        if (delayMs > 0) setTimeout(answer, delayMs);
+        else answer();
+      });
+    });
+    server.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+    receivers.urls.push(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/${index}`);
+  }
+  return receivers;
+}
+
+/** Most arrivals in any window of `windowMs` (half-open). */
+function peakInWindow(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  let start = 0;
+  for (let end = 0; end < sorted.length; end++) {
+    while ((sorted[end] as number) - (sorted[start] as number) >= windowMs) start++;
+    best = Math.max(best, end - start + 1);
+  }
+  return best;
+}
+
 interface Row {
-  storage: string;
+  delayMs: number;
   processes: number;
   seconds: number;
   perSecond: number;
+  peakPerEndpoint: number;
+  peakRate: number;
+  duplicates: number;
+  load: number;
 }
 
-const pool = createTestPool(10);
-const directory = mkdtempSync(join(tmpdir(), 'hooks-bench-pg-'));
-const schemas: string[] = [];
-
-async function runOnce(kind: 'postgres' | 'sqlite', processes: number): Promise<Row> {
-  const schema = randomSchema('hooks_bench');
-  const file = join(directory, `${schema}.db`);
-  let storage: Storage;
-  if (kind === 'postgres') {
-    schemas.push(schema);
-    const postgres = createPostgresStorage({ pool, schema });
-    await postgres.migrate();
-    storage = postgres;
-  } else {
-    storage = createSqliteStorage({ filename: file });
-  }
-  const sender = createSender({ catalog: broadcastEvents, storage, urlPolicy: { allowHttp: true, allow: ['loopback'] } });
-  const receivers = await startClusterReceivers(ENDPOINTS, 0);
+async function runOnce(delayMs: number, processes: number): Promise<Row> {
+  const schema = benchSchema('hooks_bench_scale');
+  const storage = createPostgresStorage({ connectionString: benchDatabaseUrl(), schema, poolSize: 4 });
+  await storage.migrate();
+  const sender = createSender({ catalog: broadcastEvents, storage, urlPolicy: { allowHttp: true, allow: ['loopback'] }, logger: { info() {}, warn() {}, error() {} } });
+  // ENDPOINTS receivers for the main workload, one more for the rate-limited endpoint.
+  const receivers = await startReceivers(ENDPOINTS + 1, delayMs);
   const workers = [];
+  const load = loadavg()[0] ?? 0;
   try {
-    for (const url of receivers.urls) await sender.endpoints.create({ tenant: 'bench', url });
-    const example = broadcastEvents.definitions['registrant.created']?.example;
-    for (let start = 0; start < MESSAGES; start += 25) {
-      await Promise.all(Array.from({ length: Math.min(25, MESSAGES - start) }, () => sender.send({ tenant: 'bench', type: 'registrant.created', data: example as never })));
+    for (const url of receivers.urls.slice(0, ENDPOINTS)) await sender.endpoints.create({ tenant: 'bench', url });
+    await sender.endpoints.create({ tenant: 'limited', url: receivers.urls[ENDPOINTS] as string, rateLimit: RATE_LIMIT });
+    const example = broadcastEvents.definitions['registrant.created']?.example as never;
+    for (let start = 0; start < MESSAGES; start += 100) {
+      await sender.sendMany(Array.from({ length: Math.min(100, MESSAGES - start) }, () => ({ tenant: 'bench', type: 'registrant.created' as const, data: example })));
     }
+    await sender.sendMany(Array.from({ length: RATE_MESSAGES }, () => ({ tenant: 'limited', type: 'registrant.created' as const, data: example })));
     const env = {
-      CLUSTER_KIND: kind,
-      CLUSTER_FILE: file,
-      CLUSTER_DATABASE_URL: DATABASE_URL,
+      CLUSTER_KIND: 'postgres',
+      CLUSTER_DATABASE_URL: benchDatabaseUrl(),
       CLUSTER_SCHEMA: schema,
       CLUSTER_CONCURRENCY: String(CONCURRENCY),
       CLUSTER_BATCH: String(CONCURRENCY),
-      CLUSTER_PER_ENDPOINT: String(CONCURRENCY),
+      CLUSTER_PER_ENDPOINT: String(PER_ENDPOINT),
+      CLUSTER_CONNECTIONS: String(CONCURRENCY),
+      CLUSTER_POOL_SIZE: '4',
       CLUSTER_WAIT: '1',
       CLUSTER_LEASE_MS: '30000',
     };
-    for (let index = 0; index < processes; index++) workers.push(startClusterWorker(`${kind}-${index}`, env));
+    for (let index = 0; index < processes; index++) workers.push(startClusterWorker(`worker-${index}`, env));
     await Promise.all(workers.map((worker) => worker.ready));
     const started = performance.now();
     for (const worker of workers) worker.go();
-    await waitFor(() => receivers.received.size >= total, `${total} deliveries`, 600_000);
+    const mainDone = () => receivers.distinct.slice(0, ENDPOINTS).reduce((sum, set) => sum + set.size, 0) >= total;
+    await waitFor(mainDone, `${total} deliveries`, 600_000);
     const seconds = (performance.now() - started) / 1000;
-    return { storage: kind, processes, seconds, perSecond: total / seconds };
+    await waitFor(() => (receivers.distinct[ENDPOINTS]?.size ?? 0) >= RATE_MESSAGES, 'the rate-limited deliveries', 600_000);
+    const requests = receivers.counts.slice(0, ENDPOINTS).reduce((sum, count) => sum + count, 0);
+    return {
+      delayMs,
+      processes,
+      seconds,
+      perSecond: total / seconds,
+      peakPerEndpoint: Math.max(...receivers.peakConcurrent.slice(0, ENDPOINTS)),
+      peakRate: peakInWindow(receivers.arrivals[ENDPOINTS] as number[], 1000),
+      duplicates: requests - total,
+      load,
+    };
   } finally {
     for (const worker of workers) await worker.stop();
     if (process.env.CLUSTER_TRACE === '1') for (const worker of workers) process.stderr.write(`${worker.name}: ${worker.output.filter((line) => line.startsWith('trace') || line.startsWith('stopped')).join(' | ')}\n`);
     await sender.close();
     await storage.close();
     await receivers.close();
+    await dropBenchSchema(schema);
   }
 }
 
+await ensureBenchDatabase();
 const rows: Row[] = [];
-try {
-  process.stderr.write(`sqlite, 1 process…\n`);
-  rows.push(await runOnce('sqlite', 1));
+for (const delayMs of DELAYS) {
   for (const processes of PROCESSES) {
-    process.stderr.write(`postgres, ${processes} process(es)…\n`);
-    rows.push(await runOnce('postgres', processes));
+    process.stderr.write(`scale-out: receiver delay ${delayMs} ms, ${processes} process(es) (load ${loadavg()[0]?.toFixed(2)})…\n`);
+    rows.push(await runOnce(delayMs, processes));
   }
-} finally {
-  await dropSchemas(pool, schemas);
-  await pool.end();
-  rmSync(directory, { recursive: true, force: true });
 }
 
-const single = rows.find((row) => row.storage === 'postgres' && row.processes === 1);
-const sqlite = rows.find((row) => row.storage === 'sqlite');
-console.log(`\n${MESSAGES} messages × ${ENDPOINTS} endpoints = ${total} deliveries, dispatcher concurrency ${CONCURRENCY} per process, node ${process.version}\n`);
-console.log('| storage | processes | seconds | deliveries/s | × 1 process | per added process | × SQLite |');
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
+console.log(
+  `\nScale-out on one PostgreSQL: ${MESSAGES} messages × ${ENDPOINTS} endpoints = ${total} deliveries per run, concurrency ${CONCURRENCY} per process, per-endpoint limit ${PER_ENDPOINT}, plus ${RATE_MESSAGES} deliveries to one endpoint limited to ${RATE_LIMIT}/s; node ${process.version}\n`,
+);
+console.log('| receiver | processes | seconds | deliveries/s | × 1 process | peak in flight per endpoint (limit) | peak rate of the limited endpoint, per s (limit) | duplicates | load (1 min) |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) {
-  const scale = single && row.storage === 'postgres' ? row.perSecond / single.perSecond : undefined;
-  const perAdded = scale !== undefined && row.processes > 1 ? (scale - 1) / (row.processes - 1) : undefined;
+  const single = rows.find((item) => item.delayMs === row.delayMs && item.processes === 1);
   console.log(
-    `| ${row.storage} | ${row.processes} | ${row.seconds.toFixed(2)} | ${Math.round(row.perSecond)} | ${scale?.toFixed(2) ?? '–'} | ${perAdded !== undefined ? `+${perAdded.toFixed(2)}` : '–'} | ${sqlite ? (row.perSecond / sqlite.perSecond).toFixed(2) : '–'} |`,
+    `| ${row.delayMs === 0 ? 'instant' : `${row.delayMs} ms`} | ${row.processes} | ${row.seconds.toFixed(2)} | ${Math.round(row.perSecond)} | ${single ? (row.perSecond / single.perSecond).toFixed(2) : '–'} | ${row.peakPerEndpoint} (${PER_ENDPOINT}) | ${row.peakRate} (${RATE_LIMIT}) | ${row.duplicates} | ${row.load.toFixed(2)} |`,
   );
 }
+const slow = (processes: number) => rows.find((row) => row.delayMs !== 0 && row.processes === processes);
+const fast = (processes: number) => rows.find((row) => row.delayMs === 0 && row.processes === processes);
+const four = slow(4);
+const one = slow(1);
+console.log('\n| target | measured | |');
+console.log('|---|---:|---|');
+if (four && one) console.log(`| slow receiver: 4 processes ≥ 3.5× one | ${(four.perSecond / one.perSecond).toFixed(2)}× | ${four.perSecond >= 3.5 * one.perSecond ? 'met' : 'MISSED'} |`);
+const fastFour = fast(4);
+const fastOne = fast(1);
+if (fastFour && fastOne) console.log(`| instant receiver: 4 processes not slower than one | ${(fastFour.perSecond / fastOne.perSecond).toFixed(2)}× | ${fastFour.perSecond >= fastOne.perSecond ? 'met' : 'MISSED'} |`);
+const worstConcurrency = Math.max(...rows.map((row) => row.peakPerEndpoint));
+const worstRate = Math.max(...rows.map((row) => row.peakRate));
+console.log(`| per-endpoint limits never exceeded | in flight ≤ ${worstConcurrency} (limit ${PER_ENDPOINT}), ≤ ${worstRate} requests in any second (limit ${RATE_LIMIT}) | ${worstConcurrency <= PER_ENDPOINT && worstRate <= RATE_LIMIT ? 'met' : 'MISSED'} |`);

@@ -29,7 +29,7 @@ if (storageKind === 'postgres') {
 const timings = new Map<string, { calls: number; ms: number; items: number }>();
 if (process.env.BENCH_TRACE === '1' && storage !== undefined && storage !== 'memory') {
   const traced = storage as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-  for (const key of ['claimDeliveries', 'finishAttempts', 'enqueueMessage', 'enqueueMessages', 'releaseDeliveries']) {
+  for (const key of ['claimDeliveries', 'finishAttempts', 'finishAttemptsAndClaim', 'enqueueMessage', 'enqueueMessages', 'releaseDeliveries']) {
     const original = (traced[key] as (...args: unknown[]) => Promise<unknown>).bind(storage);
     traced[key] = async (...args: unknown[]) => {
       const started = performance.now();
@@ -37,7 +37,7 @@ if (process.env.BENCH_TRACE === '1' && storage !== undefined && storage !== 'mem
       const entry = timings.get(key) ?? { calls: 0, ms: 0, items: 0 };
       entry.calls++;
       entry.ms += performance.now() - started;
-      entry.items += Array.isArray(result) ? result.length : 1;
+      entry.items += Array.isArray(result) ? result.length : Array.isArray((result as { results?: unknown[] })?.results) ? ((result as { results: unknown[] }).results.length) : 1;
       timings.set(key, entry);
       return result;
     };

@@ -5,7 +5,7 @@ import { SenderError } from './errors';
 import type { SenderEventEmitter, SenderEvents } from './events';
 import { type ResolvedRetryOptions, decideRetry, parseRetryAfter } from './retry';
 import type { SecretBox } from './secret-box';
-import type { ClaimedDelivery, FinishAttemptResult, NotificationType, Storage, StoredAttempt, StoredNotification } from './storage/types';
+import type { ClaimInput, ClaimedDelivery, FinishAttemptResult, NotificationType, Storage, StoredAttempt, StoredNotification } from './storage/types';
 import { traceHeaders } from './trace-context';
 import { DeliveryNetworkError, type DeliveryResponse, type Transport } from './transport';
 import { toAttempt, toDelivery, toEndpoint } from './types';
@@ -83,6 +83,11 @@ export function envelopeBody(message: { id: string; type: string; createdAt: num
   return `{"id":${JSON.stringify(message.id)},"type":${JSON.stringify(message.type)},"timestamp":${JSON.stringify(new Date(message.createdAt).toISOString())},"data":${message.payload}}`;
 }
 
+/** An exponentially weighted moving average (weight 1/8 for the new sample). */
+function average(previous: number | undefined, sample: number): number {
+  return previous === undefined ? sample : previous + (sample - previous) / 8;
+}
+
 function isSuccess(status: number): boolean {
   return status >= 200 && status < 300;
 }
@@ -120,9 +125,17 @@ export class Dispatcher {
   private ticking = false;
   private again = false;
   private lastClaimFull = false;
+  // Deliveries asked for by claims still on their way (alone or with a finish write).
+  private claiming = 0;
+  // Releases of deliveries claimed after stop() began: stop() waits for them.
+  private readonly releasing = new Set<Promise<unknown>>();
+  // Moving averages (ms) of one claim round trip and of one attempt (request and commit): the
+  // prefetch depth follows their ratio.
+  private claimMs: number | undefined;
+  private attemptMs: number | undefined;
 
   constructor(private readonly context: DispatcherContext) {
-    this.finishes = new FinishQueue(context.storage);
+    this.finishes = new FinishQueue(context.storage, { claimFor: (finishing) => this.claimWithFinish(finishing), claimed: (claim, claimed) => this.takeClaimed(claim, claimed) });
   }
 
   /** True between `start()` and `stop()`. */
@@ -175,6 +188,12 @@ export class Dispatcher {
         }),
       ]);
       if (timeout) clearTimeout(timeout);
+    }
+    if (this.releasing.size > 0) await Promise.allSettled([...this.releasing]);
+    // Claimed with the last results after the slots were counted: give them back too.
+    const late = this.queued.splice(0);
+    if (late.length > 0) {
+      await this.context.storage.releaseDeliveries(this.owner, { ids: late.map((item) => item.delivery.id), now: this.context.now() }).catch((error: unknown) => this.context.onError(error));
     }
   }
 
@@ -260,19 +279,26 @@ export class Dispatcher {
    */
   private async claimRound(prefetch = false): Promise<number> {
     const { concurrency, batchSize } = this.context;
-    const ahead = prefetch ? this.context.prefetch : 0;
-    const held = this.active.size + this.queued.length;
+    const ahead = prefetch ? this.prefetchTarget() : 0;
+    const held = this.active.size + this.queued.length + this.claiming;
     const room = concurrency + ahead - held;
     if (room <= 0) return 0;
     if (prefetch && held > 0 && room < Math.min(batchSize, Math.ceil((concurrency + ahead) / 4))) return 0;
     const limit = Math.min(batchSize, room);
-    const claimed = await this.context.storage.claimDeliveries({
-      owner: this.owner,
-      now: this.context.now(),
-      leaseMs: this.context.leaseMs,
-      limit,
-      perEndpointConcurrency: this.context.perEndpointConcurrency,
-    });
+    const claimStarted = performance.now();
+    this.claiming += limit;
+    let claimed: ClaimedDelivery[];
+    try {
+      claimed = await this.context.storage.claimDeliveries({
+        owner: this.owner,
+        now: this.context.now(),
+        leaseMs: this.context.leaseMs,
+        limit,
+        perEndpointConcurrency: this.context.perEndpointConcurrency,
+      });
+    } finally {
+      this.claiming -= limit;
+    }
     if (this.stopping && claimed.length > 0) {
       // stop() ran while the claim was on its way: give these back at once.
       await this.context.storage.releaseDeliveries(this.owner, { ids: claimed.map((item) => item.delivery.id), now: this.context.now() });
@@ -288,14 +314,69 @@ export class Dispatcher {
     this.startQueued();
     // A full batch: more may be waiting.
     this.lastClaimFull = claimed.length === limit;
+    if (claimed.length > 0) this.claimMs = average(this.claimMs, performance.now() - claimStarted);
     return claimed.length;
+  }
+
+  /**
+   * How many deliveries to hold ahead of the free slots: enough to cover one claim round trip at
+   * the current pace (claim time / attempt time × concurrency), at most `prefetch`. Deliveries
+   * held ahead keep a lease (they count against per-endpoint limits everywhere), so a slow
+   * receiver, whose attempts outlast a claim many times, gets almost no prefetch.
+   */
+  private prefetchTarget(): number {
+    const { prefetch, concurrency } = this.context;
+    if (prefetch === 0 || this.claimMs === undefined || this.attemptMs === undefined) return prefetch;
+    return Math.min(prefetch, Math.ceil((concurrency * this.claimMs) / Math.max(1, this.attemptMs)));
+  }
+
+  /**
+   * The claim to send with a write of `finishing` attempt results (their slots free up when it
+   * commits): only while running, and only when a batch worth of room will be free.
+   */
+  private claimWithFinish(finishing: number): ClaimInput | undefined {
+    if (!this.running || this.stopping) return undefined;
+    const { concurrency, batchSize } = this.context;
+    const ahead = this.prefetchTarget();
+    const room = concurrency + ahead - (this.active.size - finishing) - this.queued.length - this.claiming;
+    if (room < Math.min(batchSize, Math.ceil((concurrency + ahead) / 4))) return undefined;
+    const limit = Math.min(batchSize, room);
+    this.claiming += limit;
+    return { owner: this.owner, now: this.context.now(), leaseMs: this.context.leaseMs, limit, perEndpointConcurrency: this.context.perEndpointConcurrency };
+  }
+
+  /** What a claim sent with a finish write returned (undefined: it failed, and nothing was claimed). */
+  private takeClaimed(claim: ClaimInput, claimed: ClaimedDelivery[] | undefined): void {
+    this.claiming -= claim.limit;
+    if (!claimed || claimed.length === 0) return;
+    if (this.stopping || !this.running) {
+      // stop() began meanwhile: give them back at once.
+      const release: Promise<unknown> = this.context.storage
+        .releaseDeliveries(this.owner, { ids: claimed.map((item) => item.delivery.id), now: this.context.now() })
+        .catch((error: unknown) => this.context.onError(error))
+        .finally(() => this.releasing.delete(release));
+      this.releasing.add(release);
+      return;
+    }
+    for (const item of claimed) {
+      this.queued.push(item);
+      const { rateLimit } = item.endpoint;
+      if (rateLimit !== null && rateLimit > 0) this.schedule(Math.ceil(1000 / rateLimit));
+    }
+    // The attempts of this write end right after this; their slots then start these. A full
+    // claim means more may be waiting.
+    if (claimed.length === claim.limit) this.wake();
   }
 
   /** Starts queued deliveries while slots are free. */
   private startQueued(): void {
     while (this.active.size < this.context.concurrency && this.queued.length > 0) {
       const item = this.queued.shift() as ClaimedDelivery;
+      const attemptStarted = performance.now();
       const run: Promise<void> = this.attempt(item)
+        .then(() => {
+          this.attemptMs = average(this.attemptMs, performance.now() - attemptStarted);
+        })
         .catch((error: unknown) => this.context.onError(error))
         .finally(() => {
           this.active.delete(run);

@@ -1,5 +1,6 @@
 export { createSender, DEFAULT_DATABASE_FILE, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_SECRET_OVERLAP_MS } from './sender';
 export type { AttemptListQuery, DeliveryListQuery, MessageListQuery, SendInput, SendOptions, SendResult, Sender, SenderOptions } from './sender';
+export type { TraceContext } from './trace-context';
 export type { CreateEndpointInput, EndpointSecrets, EndpointsApi, UpdateEndpointInput } from './endpoints';
 export type { DispatcherOptions, DisablementOptions } from './dispatcher';
 export { DEFAULT_MAX_AGE_MS, DEFAULT_RETRY_REPEAT_MS, DEFAULT_RETRY_SCHEDULE_MS, parseRetryAfter, retryDelay, resolveRetryOptions } from './retry';
@@ -18,6 +19,7 @@ export type { SqliteMigration } from './storage/sqlite-migrations';
 export { createPostgresStorage } from './storage/postgres';
 export type {
   PostgresEnqueueOptions,
+  PostgresNamedQuery,
   PostgresPool,
   PostgresPoolClient,
   PostgresQueryResult,
@@ -40,6 +42,7 @@ export type {
   EndpointQuery,
   EnqueueInput,
   EnqueueResult,
+  FinishAndClaimResult,
   FinishAttemptInput,
   FinishAttemptResult,
   MessageQuery,

@@ -19,17 +19,21 @@ const storage: Storage =
     : createPostgresStorage({ connectionString: env.CLUSTER_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', schema: env.CLUSTER_SCHEMA ?? 'hooks', poolSize: Number(env.CLUSTER_POOL_SIZE ?? 10), migrate: false });
 
 // CLUSTER_TRACE=1: time every storage call (printed at stop), to see where a run spends its time.
-const timings = new Map<string, { calls: number; ms: number }>();
+const timings = new Map<string, { calls: number; ms: number; items: number }>();
 if (env.CLUSTER_TRACE === '1') {
-  for (const key of ['claimDeliveries', 'finishAttempt', 'listSecrets', 'releaseDeliveries'] as const) {
+  for (const key of ['claimDeliveries', 'finishAttempt', 'finishAttempts', 'listSecrets', 'releaseDeliveries'] as const) {
     const original = (storage[key] as (...args: unknown[]) => Promise<unknown>).bind(storage);
     (storage as unknown as Record<string, unknown>)[key] = async (...args: unknown[]) => {
       const started = performance.now();
+      let items = 0;
       try {
-        return await original(...args);
+        const result = await original(...args);
+        items = Array.isArray(result) ? result.length : 1;
+        return result;
       } finally {
-        const entry = timings.get(key) ?? { calls: 0, ms: 0 };
+        const entry = timings.get(key) ?? { calls: 0, ms: 0, items: 0 };
         entry.calls++;
+        entry.items += items;
         entry.ms += performance.now() - started;
         timings.set(key, entry);
       }
@@ -77,6 +81,6 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
   await sender.close();
   await storage.close();
   process.stdout.write(`stopped ${attempts}\n`);
-  for (const [key, entry] of timings) process.stdout.write(`trace ${key} calls=${entry.calls} avg=${(entry.ms / entry.calls).toFixed(1)}ms\n`);
+  for (const [key, entry] of timings) process.stdout.write(`trace ${key} calls=${entry.calls} avg=${(entry.ms / entry.calls).toFixed(1)}ms items=${(entry.items / entry.calls).toFixed(1)}\n`);
   process.exit(0);
 });

@@ -188,6 +188,13 @@ describe('batched queue', () => {
         written += inputs.length;
         return results;
       },
+      // A running dispatcher sends its next claim with the results.
+      async finishAttemptsAndClaim(inputs, claim) {
+        await gate;
+        const both = await inner.finishAttemptsAndClaim(inputs, claim);
+        written += inputs.length;
+        return both;
+      },
     };
     const target = await receiver();
     const hooksSender = sender({ storage });

@@ -11,6 +11,7 @@ import type {
   EndpointQuery,
   EnqueueInput,
   EnqueueResult,
+  FinishAndClaimResult,
   FinishAttemptInput,
   FinishAttemptResult,
   MessageQuery,
@@ -176,6 +177,46 @@ export function createMemoryStorage(): Storage {
     deliveriesByMessage.set(message.id, created);
     return { message: copyMessage(messageRow.value), deliveries: created.map((row) => copyDelivery(row.value)), created: true };
   }
+
+  function claimOne(input: ClaimInput): ClaimedDelivery[] {
+    const { now } = input;
+    const claimed: ClaimedDelivery[] = [];
+    if (input.limit < 1) return claimed;
+    const inFlight = new Map<string, number>();
+    for (const row of inFlightRows.values()) {
+      if ((row.value.leaseUntil ?? 0) > now) inFlight.set(row.value.endpointId, (inFlight.get(row.value.endpointId) ?? 0) + 1);
+    }
+    const fifoHeadSeen = new Set<string>();
+    // Creation order; stops as soon as the batch is full, so a long queue costs little per claim.
+    for (const row of active.values()) {
+      if (claimed.length >= input.limit) break;
+      const delivery = row.value;
+      const endpoint = endpoints.get(delivery.endpointId)?.value;
+      if (!endpoint) continue;
+      const isFifoHead = endpoint.fifo && !fifoHeadSeen.has(endpoint.id);
+      if (endpoint.fifo) fifoHeadSeen.add(endpoint.id);
+      if (delivery.status === 'in_flight' && (delivery.leaseUntil ?? 0) > now) continue;
+      const due = delivery.status === 'pending' ? (delivery.nextAttemptAt ?? Number.POSITIVE_INFINITY) <= now : true;
+      if (!due || !endpoint.enabled) continue;
+      if (endpoint.pausedUntil !== null && endpoint.pausedUntil > now) continue;
+      if (endpoint.fifo && !isFifoHead) continue;
+      const count = inFlight.get(endpoint.id) ?? 0;
+      if (count >= input.perEndpointConcurrency) continue;
+      if (endpoint.rateLimit !== null && (rateNextAt.get(endpoint.id) ?? Number.NEGATIVE_INFINITY) > now) continue;
+      const message = messages.get(delivery.messageId)?.value;
+      if (!message) continue;
+      if (endpoint.rateLimit !== null) rateNextAt.set(endpoint.id, now + 1000 / endpoint.rateLimit);
+      inFlight.set(endpoint.id, count + 1);
+      delivery.status = 'in_flight';
+      delivery.leaseOwner = input.owner;
+      delivery.leaseUntil = now + input.leaseMs;
+      delivery.updatedAt = now;
+      inFlightRows.set(delivery.id, row);
+      const signing = (secrets.get(endpoint.id) ?? []).filter((secret) => secret.expiresAt === null || secret.expiresAt > now).map((secret) => ({ ...secret }));
+      claimed.push({ delivery: copyDelivery(delivery), message: copyMessage(message), endpoint: copyEndpoint(endpoint), secrets: signing });
+    }
+    return claimed;
+    }
 
   function checkAttemptIds(inputs: readonly FinishAttemptInput[]): void {
     const seen = new Set<string>();
@@ -383,45 +424,16 @@ export function createMemoryStorage(): Storage {
       );
     },
 
+    async finishAttemptsAndClaim(inputs: readonly FinishAttemptInput[], claim: ClaimInput): Promise<FinishAndClaimResult> {
+      open();
+      checkAttemptIds(inputs);
+      const results = inputs.map(finishOne);
+      return { results, claimed: claimOne(claim) };
+    },
+
     async claimDeliveries(input: ClaimInput): Promise<ClaimedDelivery[]> {
       open();
-      const { now } = input;
-      const claimed: ClaimedDelivery[] = [];
-      if (input.limit < 1) return claimed;
-      const inFlight = new Map<string, number>();
-      for (const row of inFlightRows.values()) {
-        if ((row.value.leaseUntil ?? 0) > now) inFlight.set(row.value.endpointId, (inFlight.get(row.value.endpointId) ?? 0) + 1);
-      }
-      const fifoHeadSeen = new Set<string>();
-      // Creation order; stops as soon as the batch is full, so a long queue costs little per claim.
-      for (const row of active.values()) {
-        if (claimed.length >= input.limit) break;
-        const delivery = row.value;
-        const endpoint = endpoints.get(delivery.endpointId)?.value;
-        if (!endpoint) continue;
-        const isFifoHead = endpoint.fifo && !fifoHeadSeen.has(endpoint.id);
-        if (endpoint.fifo) fifoHeadSeen.add(endpoint.id);
-        if (delivery.status === 'in_flight' && (delivery.leaseUntil ?? 0) > now) continue;
-        const due = delivery.status === 'pending' ? (delivery.nextAttemptAt ?? Number.POSITIVE_INFINITY) <= now : true;
-        if (!due || !endpoint.enabled) continue;
-        if (endpoint.pausedUntil !== null && endpoint.pausedUntil > now) continue;
-        if (endpoint.fifo && !isFifoHead) continue;
-        const count = inFlight.get(endpoint.id) ?? 0;
-        if (count >= input.perEndpointConcurrency) continue;
-        if (endpoint.rateLimit !== null && (rateNextAt.get(endpoint.id) ?? Number.NEGATIVE_INFINITY) > now) continue;
-        const message = messages.get(delivery.messageId)?.value;
-        if (!message) continue;
-        if (endpoint.rateLimit !== null) rateNextAt.set(endpoint.id, now + 1000 / endpoint.rateLimit);
-        inFlight.set(endpoint.id, count + 1);
-        delivery.status = 'in_flight';
-        delivery.leaseOwner = input.owner;
-        delivery.leaseUntil = now + input.leaseMs;
-        delivery.updatedAt = now;
-        inFlightRows.set(delivery.id, row);
-        const signing = (secrets.get(endpoint.id) ?? []).filter((secret) => secret.expiresAt === null || secret.expiresAt > now).map((secret) => ({ ...secret }));
-        claimed.push({ delivery: copyDelivery(delivery), message: copyMessage(message), endpoint: copyEndpoint(endpoint), secrets: signing });
-      }
-      return claimed;
+      return claimOne(input);
     },
 
     async finishAttempt(input: FinishAttemptInput): Promise<FinishAttemptResult> {

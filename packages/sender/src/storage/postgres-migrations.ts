@@ -166,24 +166,33 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         WHERE e.id = d.endpoint_id AND NOT e.enabled AND d.status = 'pending' AND d.due_at IS NOT NULL;
 
       -- One claim round in one round trip: try a transaction-scoped advisory lock per endpoint with
-      -- due work (serialises the claims of one endpoint across processes, for the concurrency limit
-      -- and FIFO, without a hot row), then, in a second statement with a fresh snapshot that sees
-      -- every claim committed before the locks were granted, lease the deliveries and return each
-      -- with its message, endpoint and signing secrets. Plans are cached per connection.
-      CREATE FUNCTION {{schema}}.claim_deliveries(p_owner text, p_now bigint, p_until bigint, p_limit integer, p_per_endpoint integer)
+      -- due work, until the locked ones have room for the claim (serialises the claims of ONE
+      -- endpoint across processes, for the concurrency limit, FIFO and the rate limit, without a
+      -- hot row and without serialising claims of different endpoints), then, in a second
+      -- statement with a fresh snapshot that sees every claim committed before the locks were
+      -- granted, lease the deliveries and return each with its message, endpoint and signing
+      -- secrets. Plans are cached per connection.
+      -- p_wait: when every endpoint with work is being claimed by others, wait for one (only in a
+      -- transaction that holds no other lock).
+      CREATE FUNCTION {{schema}}.claim_core(p_owner text, p_now bigint, p_until bigint, p_limit integer, p_per_endpoint integer, p_wait boolean)
       RETURNS TABLE (claimed_delivery json, claimed_message json, claimed_endpoint json, claimed_secrets json)
       LANGUAGE plpgsql VOLATILE AS $claim$
       #variable_conflict use_column
       DECLARE
         v_locked text[] := ARRAY[]::text[];
         v_busy text[] := ARRAY[]::text[];
+        v_room bigint := 0;
         v_round integer := 0;
+        v_seen integer;
         v_candidate record;
       BEGIN
-        -- A lease lost in a server crash costs at most a repeated attempt, never a message: no WAL
-        -- flush wait at this commit (attempt results and sends stay fully durable).
-        PERFORM set_config('synchronous_commit', 'off', true);
         LOOP
+          v_round := v_round + 1;
+          v_seen := 0;
+          -- Endpoints with due work, oldest work first, with their live lease counts and due rows
+          -- in this window. Locks are only TRIED here, and only until the locked endpoints have
+          -- room for this claim: concurrent claimers spread over different endpoints instead of
+          -- one claimer locking them all.
           FOR v_candidate IN
             WITH live AS (
               SELECT d.endpoint_id, count(*) AS n FROM {{schema}}.deliveries d WHERE d.status = 'in_flight' AND d.lease_until > p_now GROUP BY d.endpoint_id
@@ -193,27 +202,35 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
               UNION ALL SELECT e.id FROM {{schema}}.endpoints e
                 CROSS JOIN LATERAL (SELECT h.due_at FROM {{schema}}.deliveries h WHERE h.endpoint_id = e.id AND h.due_at IS NOT NULL ORDER BY h.seq LIMIT 1) head
                 WHERE e.fifo AND head.due_at > p_now
-            )
-            SELECT DISTINCT c.endpoint_id, hashtextextended('{{schema_name}}/' || c.endpoint_id, 0) AS key FROM (
-              SELECT d.endpoint_id FROM {{schema}}.deliveries d
-              WHERE d.due_at IS NOT NULL AND d.due_at <= p_now AND d.endpoint_id NOT IN (SELECT b.id FROM blocked b) AND d.endpoint_id <> ALL (v_busy)
+            ), candidates AS (
+              SELECT d.endpoint_id, d.due_at, d.seq FROM {{schema}}.deliveries d
+              WHERE d.due_at IS NOT NULL AND d.due_at <= p_now AND d.endpoint_id NOT IN (SELECT b.id FROM blocked b) AND d.endpoint_id <> ALL (v_busy || v_locked)
               ORDER BY d.due_at, d.seq LIMIT p_limit * 2
-            ) c ORDER BY 2
+            )
+            SELECT c.endpoint_id, hashtextextended('{{schema_name}}/' || c.endpoint_id, 0) AS key,
+              CASE WHEN bool_or(e.fifo OR e.rate_limit IS NOT NULL) THEN 1 ELSE greatest(0, least(count(*), p_per_endpoint - coalesce(min(live.n), 0))) END AS room
+            FROM candidates c JOIN {{schema}}.endpoints e ON e.id = c.endpoint_id LEFT JOIN live ON live.endpoint_id = c.endpoint_id
+            GROUP BY c.endpoint_id ORDER BY min(c.due_at), min(c.seq)
           LOOP
+            v_seen := v_seen + 1;
+            EXIT WHEN v_room >= p_limit;
             IF pg_try_advisory_xact_lock(v_candidate.key) THEN
               v_locked := v_locked || v_candidate.endpoint_id;
+              v_room := v_room + v_candidate.room;
             ELSE
               v_busy := v_busy || v_candidate.endpoint_id;
             END IF;
           END LOOP;
-          EXIT WHEN cardinality(v_locked) > 0 OR cardinality(v_busy) = 0;
-          v_round := v_round + 1;
-          IF v_round = 3 THEN
-            -- Every endpoint with work is being claimed by others: wait for them in key order (no
-            -- deadlock), then claim what they left.
-            PERFORM pg_advisory_xact_lock(k.key) FROM (SELECT DISTINCT hashtextextended('{{schema_name}}/' || b.id, 0) AS key FROM unnest(v_busy) AS b(id) ORDER BY 1) k;
-            v_locked := v_busy;
-            EXIT;
+          EXIT WHEN v_room >= p_limit OR v_round >= 6;
+          IF v_seen = 0 THEN
+            -- Nothing more to try: claim what is locked; or, holding no lock (so no deadlock),
+            -- wait for the busy endpoint with the oldest work, and look again (the others may be
+            -- free by then).
+            EXIT WHEN cardinality(v_locked) > 0 OR cardinality(v_busy) = 0 OR NOT p_wait;
+            PERFORM pg_advisory_xact_lock(hashtextextended('{{schema_name}}/' || v_busy[1], 0));
+            v_locked := ARRAY[v_busy[1]];
+            v_room := 1;
+            v_busy := ARRAY[]::text[];
           END IF;
         END LOOP;
         IF cardinality(v_locked) = 0 THEN
@@ -262,11 +279,29 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
           ), '[]'::json) AS secrets
           FROM rooms r WHERE r.room > 0
         )
-        SELECT row_to_json(claimed), row_to_json(m), row_to_json(e), sg.secrets
-        FROM claimed JOIN {{schema}}.messages m ON m.id = claimed.message_id JOIN endpoint_state e ON e.id = claimed.endpoint_id JOIN signing sg ON sg.id = claimed.endpoint_id
-        ORDER BY claimed.was_due, claimed.was_seq;
+        -- The endpoint and its secrets only on the first row of each endpoint: fewer bytes to send
+        -- and to parse (the caller reuses them for the following rows).
+        SELECT out.delivery, out.message, CASE WHEN out.first THEN out.endpoint END, CASE WHEN out.first THEN out.secrets END
+        FROM (
+          SELECT row_to_json(claimed) AS delivery, row_to_json(m) AS message, row_to_json(e) AS endpoint, sg.secrets,
+            row_number() OVER (PARTITION BY claimed.endpoint_id ORDER BY claimed.was_due, claimed.was_seq) = 1 AS first, claimed.was_due, claimed.was_seq
+          FROM claimed JOIN {{schema}}.messages m ON m.id = claimed.message_id JOIN endpoint_state e ON e.id = claimed.endpoint_id JOIN signing sg ON sg.id = claimed.endpoint_id
+        ) out
+        ORDER BY out.was_due, out.was_seq;
       END
       $claim$;
+
+      -- A claim on its own (autocommit).
+      CREATE FUNCTION {{schema}}.claim_deliveries(p_owner text, p_now bigint, p_until bigint, p_limit integer, p_per_endpoint integer)
+      RETURNS TABLE (claimed_delivery json, claimed_message json, claimed_endpoint json, claimed_secrets json)
+      LANGUAGE plpgsql VOLATILE AS $claim_alone$
+      BEGIN
+        -- A lease lost in a server crash costs at most a repeated attempt, never a message: no WAL
+        -- flush wait at this commit (attempt results and sends stay fully durable).
+        PERFORM set_config('synchronous_commit', 'off', true);
+        RETURN QUERY SELECT * FROM {{schema}}.claim_core(p_owner, p_now, p_until, p_limit, p_per_endpoint, true);
+      END
+      $claim_alone$;
 
       -- Several messages and their deliveries in one round trip and one commit (group commit of
       -- concurrent sends, sendMany, and the transactional outbox inside the host's transaction).
@@ -329,8 +364,11 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       -- Several attempt results in one round trip and one commit, applied in order: each logs its
       -- attempt, moves its delivery on if the lease is still held, updates the endpoint's failure
       -- count (a success on a healthy endpoint writes nothing there), and records the owner
-      -- notification it causes in the same transaction.
-      CREATE FUNCTION {{schema}}.finish_attempts(p_items json)
+      -- notification it causes in the same transaction. One array per field (compact on the wire).
+      CREATE FUNCTION {{schema}}.finish_attempts(p_owners text[], p_delivery_ids text[], p_endpoint_ids text[], p_attempt_ids text[], p_numbers integer[],
+        p_started bigint[], p_durations double precision[], p_statuses integer[], p_headers text[], p_bodies text[], p_errors text[], p_success boolean[],
+        p_next_status text[], p_next_at bigint[], p_now bigint[], p_disable_after integer[], p_disable_reason text[], p_pause_until bigint[],
+        p_notify_after text[], p_recovered_after integer[], p_notice_prefix text)
       RETURNS TABLE (item integer, applied json, current_row json, endpoint_after json, previous integer, disabled boolean, notice json)
       LANGUAGE plpgsql VOLATILE AS $finish$
       #variable_conflict use_column
@@ -341,6 +379,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         v_endpoint jsonb;
         v_row json;
         v_notice json;
+        v_notice_id text;
         v_previous integer;
         v_enabled boolean;
         v_disable boolean;
@@ -350,8 +389,8 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         -- lease re-checked on the row's latest version), every attempt is logged in ONE statement
         -- (applied or not, while its delivery exists), and the endpoints involved are read once.
         WITH items AS (
-          SELECT DISTINCT ON (x.delivery_id) x.* FROM json_to_recordset(p_items) AS x(ord integer, delivery_id text, owner text, status_code integer, error_code text,
-            next_status text, next_at bigint, now bigint)
+          SELECT DISTINCT ON (x.delivery_id) x.* FROM unnest(p_delivery_ids, p_owners, p_statuses, p_errors, p_next_status, p_next_at, p_now) WITH ORDINALITY
+            AS x(delivery_id, owner, status_code, error_code, next_status, next_at, now, ord)
           ORDER BY x.delivery_id, x.ord
         ), moved AS (
           UPDATE {{schema}}.deliveries d SET status = i.next_status, next_attempt_at = i.next_at, due_at = i.next_at, attempts = d.attempts + 1,
@@ -361,23 +400,27 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         )
         SELECT coalesce(jsonb_object_agg(moved.ord::text, moved.row), '{}'::jsonb) INTO v_applied FROM moved;
         INSERT INTO {{schema}}.attempts (id, delivery_id, message_id, endpoint_id, number, started_at, duration_ms, status_code, response_headers, response_body, error_code, success)
-        SELECT x.attempt_id, x.delivery_id, x.message_id, x.endpoint_id, x.number, x.started_at, x.duration_ms, x.status_code, x.response_headers, x.response_body, x.error_code, x.success
-        FROM json_to_recordset(p_items) AS x(ord integer, delivery_id text, attempt_id text, message_id text, endpoint_id text, number integer, started_at bigint,
-          duration_ms double precision, status_code integer, response_headers json, response_body text, error_code text, success boolean)
-        WHERE v_applied ? x.ord::text OR EXISTS (SELECT 1 FROM {{schema}}.deliveries d WHERE d.id = x.delivery_id)
+        SELECT x.attempt_id, x.delivery_id, d.message_id, x.endpoint_id, x.number, x.started_at, x.duration_ms, x.status_code, x.headers::json, x.body, x.error_code, x.success
+        FROM unnest(p_delivery_ids, p_endpoint_ids, p_attempt_ids, p_numbers, p_started, p_durations, p_statuses, p_headers, p_bodies, p_errors, p_success) WITH ORDINALITY
+          AS x(delivery_id, endpoint_id, attempt_id, number, started_at, duration_ms, status_code, headers, body, error_code, success, ord)
+        JOIN {{schema}}.deliveries d ON d.id = x.delivery_id
         ORDER BY x.ord;
-        SELECT coalesce(jsonb_object_agg(e.id, to_jsonb(e.*)), '{}'::jsonb) INTO v_endpoints FROM {{schema}}.endpoints e
-        WHERE e.id IN (SELECT x.endpoint_id FROM json_to_recordset(p_items) AS x(endpoint_id text));
+        SELECT coalesce(jsonb_object_agg(e.id, to_jsonb(e.*)), '{}'::jsonb) INTO v_endpoints FROM {{schema}}.endpoints e WHERE e.id = ANY (p_endpoint_ids);
         -- Then in order, per attempt: endpoint effects. A success on a healthy endpoint (the common
         -- case) runs no statement and writes nothing; a failure locks the endpoint row and counts.
         FOR it IN
-          SELECT * FROM json_to_recordset(p_items) AS x(ord integer, delivery_id text, endpoint_id text, success boolean, now bigint, disable_after integer,
-            disable_reason text, pause_until bigint, notify_after integer[], recovered_after integer, notice_id text)
+          SELECT * FROM unnest(p_delivery_ids, p_endpoint_ids, p_success, p_now, p_disable_after, p_disable_reason, p_pause_until, p_notify_after, p_recovered_after) WITH ORDINALITY
+            AS x(delivery_id, endpoint_id, success, now, disable_after, disable_reason, pause_until, notify_after, recovered_after, ord)
           ORDER BY x.ord
         LOOP
           v_notice := NULL; v_disable := false; v_row := NULL;
           v_endpoint := v_endpoints -> it.endpoint_id;
           v_previous := (v_endpoint ->> 'consecutive_failures')::integer;
+          -- The caller's sortable prefix plus the attempt's position in 4 base-32 digits.
+          v_notice_id := p_notice_prefix || substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', ((it.ord - 1) >> 15 & 31)::integer + 1, 1)
+            || substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', ((it.ord - 1) >> 10 & 31)::integer + 1, 1)
+            || substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', ((it.ord - 1) >> 5 & 31)::integer + 1, 1)
+            || substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', ((it.ord - 1) & 31)::integer + 1, 1);
           IF NOT v_applied ? it.ord::text THEN
             SELECT row_to_json(d.*) INTO v_row FROM {{schema}}.deliveries d WHERE d.id = it.delivery_id;
           ELSIF v_endpoint IS NULL THEN
@@ -391,7 +434,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
               v_endpoints := jsonb_set(v_endpoints, ARRAY[it.endpoint_id], v_endpoint);
               IF it.recovered_after IS NOT NULL AND v_previous >= it.recovered_after THEN
                 INSERT INTO {{schema}}.notifications AS n (id, type, endpoint_id, tenant, endpoint, failures, reason, created_at, due_at, attempts)
-                VALUES (it.notice_id, 'endpoint.recovered', it.endpoint_id, v_endpoint ->> 'tenant', v_endpoint::json, v_previous, NULL, it.now, it.now, 0)
+                VALUES (v_notice_id, 'endpoint.recovered', it.endpoint_id, v_endpoint ->> 'tenant', v_endpoint::json, v_previous, NULL, it.now, it.now, 0)
                 RETURNING row_to_json(n.*) INTO v_notice;
               END IF;
             END IF;
@@ -411,9 +454,9 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
                 -- Its waiting deliveries leave the claim index until the endpoint is enabled again.
                 UPDATE {{schema}}.deliveries d SET due_at = NULL WHERE d.endpoint_id = it.endpoint_id AND d.status = 'pending' AND d.due_at IS NOT NULL;
               END IF;
-              IF v_disable OR v_count = ANY (coalesce(it.notify_after, ARRAY[]::integer[])) THEN
+              IF v_disable OR v_count = ANY (string_to_array(coalesce(it.notify_after, ''), ',')::integer[]) THEN
                 INSERT INTO {{schema}}.notifications AS n (id, type, endpoint_id, tenant, endpoint, failures, reason, created_at, due_at, attempts)
-                VALUES (it.notice_id, CASE WHEN v_disable THEN 'endpoint.disabled' ELSE 'endpoint.failing' END, it.endpoint_id, v_endpoint ->> 'tenant', v_endpoint::json, v_count,
+                VALUES (v_notice_id, CASE WHEN v_disable THEN 'endpoint.disabled' ELSE 'endpoint.failing' END, it.endpoint_id, v_endpoint ->> 'tenant', v_endpoint::json, v_count,
                   CASE WHEN v_disable THEN v_endpoint ->> 'disabled_reason' END, it.now, it.now, 0)
                 RETURNING row_to_json(n.*) INTO v_notice;
               END IF;
@@ -421,7 +464,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
               v_endpoint := NULL;
             END IF;
           END IF;
-          item := it.ord;
+          item := it.ord - 1;
           applied := (v_applied -> it.ord::text)::json;
           current_row := v_row;
           endpoint_after := v_endpoint::json;
@@ -432,6 +475,29 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         END LOOP;
       END
       $finish$;
+
+      -- Attempt results and the next claim in ONE transaction and round trip: the dispatcher
+      -- claims new work with the commit that frees the slots, so a busy dispatcher needs no
+      -- claim of its own (and no commit for it). Fully durable (the results need it). Never waits
+      -- for another claimer's endpoint lock while holding the rows it just finished.
+      CREATE FUNCTION {{schema}}.finish_and_claim(p_owners text[], p_delivery_ids text[], p_endpoint_ids text[], p_attempt_ids text[], p_numbers integer[],
+        p_started bigint[], p_durations double precision[], p_statuses integer[], p_headers text[], p_bodies text[], p_errors text[], p_success boolean[],
+        p_next_status text[], p_next_at bigint[], p_now bigint[], p_disable_after integer[], p_disable_reason text[], p_pause_until bigint[],
+        p_notify_after text[], p_recovered_after integer[], p_notice_prefix text,
+        p_claim_owner text, p_claim_now bigint, p_claim_until bigint, p_claim_limit integer, p_claim_per_endpoint integer)
+      RETURNS TABLE (kind text, item integer, part1 json, part2 json, part3 json, part4 json, previous integer, disabled boolean)
+      LANGUAGE plpgsql VOLATILE AS $finish_claim$
+      BEGIN
+        RETURN QUERY SELECT 'finished'::text, f.item, f.applied, f.current_row, f.endpoint_after, f.notice, f.previous, f.disabled
+          FROM {{schema}}.finish_attempts(p_owners, p_delivery_ids, p_endpoint_ids, p_attempt_ids, p_numbers, p_started, p_durations, p_statuses, p_headers,
+            p_bodies, p_errors, p_success, p_next_status, p_next_at, p_now, p_disable_after, p_disable_reason, p_pause_until, p_notify_after, p_recovered_after,
+            p_notice_prefix) f;
+        IF p_claim_limit > 0 THEN
+          RETURN QUERY SELECT 'claimed'::text, NULL::integer, c.claimed_delivery, c.claimed_message, c.claimed_endpoint, c.claimed_secrets, NULL::integer, NULL::boolean
+            FROM {{schema}}.claim_core(p_claim_owner, p_claim_now, p_claim_until, p_claim_limit, p_claim_per_endpoint, false) c;
+        END IF;
+      END
+      $finish_claim$;
     `,
   },
 ];

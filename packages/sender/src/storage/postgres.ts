@@ -5,7 +5,7 @@ import { POSTGRES_MIGRATIONS, type PostgresMigration } from './postgres-migratio
 import { claimDeliveries } from './postgres/claim';
 import { type PostgresPool, type PostgresQueryable, RETRYABLE, toSenderError } from './postgres/client';
 import { enqueueMessages } from './postgres/enqueue';
-import { finishAttempts } from './postgres/finish';
+import { finishAttempts, finishAttemptsAndClaim } from './postgres/finish';
 import { createListener } from './postgres/listen';
 import type {
   AttemptQuery,
@@ -17,6 +17,7 @@ import type {
   EndpointQuery,
   EnqueueInput,
   EnqueueResult,
+  FinishAndClaimResult,
   FinishAttemptInput,
   FinishAttemptResult,
   MessageQuery,
@@ -439,6 +440,10 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
 
     async finishAttempt(input: FinishAttemptInput): Promise<FinishAttemptResult> {
       return (await finishAttempts(await ready(), names, [input]))[0] as FinishAttemptResult;
+    },
+
+    async finishAttemptsAndClaim(inputs: readonly FinishAttemptInput[], claim: ClaimInput): Promise<FinishAndClaimResult> {
+      return finishAttemptsAndClaim(await ready(), names, inputs, claim);
     },
 
     async finishAttempts(inputs: readonly FinishAttemptInput[]): Promise<FinishAttemptResult[]> {

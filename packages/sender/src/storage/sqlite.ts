@@ -15,6 +15,7 @@ import type {
   EndpointQuery,
   EnqueueInput,
   EnqueueResult,
+  FinishAndClaimResult,
   FinishAttemptInput,
   FinishAttemptResult,
   MessageQuery,
@@ -405,6 +406,68 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     return { message: stored, deliveries, created: true };
   }
 
+  function claimSync(input: ClaimInput): ClaimedDelivery[] {
+    const claimed: ClaimedDelivery[] = [];
+    const { now } = input;
+    const until = now + input.leaseMs;
+    const counts = new Map<string, number>();
+    for (const row of statements.inFlightCounts.all(now) as Array<{ endpoint_id: string; n: number }>) counts.set(row.endpoint_id, row.n);
+    const endpoints = new Map<string, { endpoint: StoredEndpoint; secrets: StoredSecret[] }>();
+    // A rate-limited endpoint gets one delivery per claim: it joins the excluded ones.
+    const rateTaken: string[] = [];
+    // Claimed rows leave the scan (their due_at moves to the lease end) and full endpoints are
+    // excluded, so each round makes progress; a few rounds fill the batch.
+    for (let round = 0; round < 8 && claimed.length < input.limit; round++) {
+      const full = [...counts].filter(([, n]) => n >= input.perEndpointConcurrency).map(([id]) => id).concat(rateTaken);
+      const rows = statements.claimScan.all({ now, full: JSON.stringify(full), scan: (input.limit - claimed.length) * 2 }) as SqlRow[];
+      if (rows.length === 0) break;
+      const leased: string[] = [];
+      for (const row of rows) {
+        if (claimed.length >= input.limit) break;
+        const delivery = toDelivery(row);
+        const count = counts.get(delivery.endpointId) ?? 0;
+        if (count >= input.perEndpointConcurrency || rateTaken.includes(delivery.endpointId)) continue;
+        let found = endpoints.get(delivery.endpointId);
+        if (!found) {
+          const endpoint = getEndpointRow(delivery.endpointId) as StoredEndpoint;
+          // Read once per endpoint and claim: the attempt needs no read of its own.
+          const secrets = (statements.signingSecrets.all(endpoint.id, now) as SqlRow[]).map((secret) => ({
+            secret: secret.secret as string,
+            createdAt: secret.created_at as number,
+            expiresAt: secret.expires_at as number | null,
+          }));
+          found = { endpoint, secrets };
+          endpoints.set(endpoint.id, found);
+        }
+        const { endpoint } = found;
+        if (endpoint.rateLimit !== null) {
+          rateTaken.push(endpoint.id);
+          statements.takeRate.run({ id: endpoint.id, next: now + 1000 / endpoint.rateLimit });
+        }
+        const message: StoredMessage = {
+          id: delivery.messageId,
+          tenant: delivery.tenant,
+          type: delivery.type,
+          payload: row.m_payload as string,
+          idempotencyKey: row.m_idempotency_key as string | null,
+          createdAt: row.m_created_at as number,
+        };
+        if (typeof row.m_trace_context === 'string') message.traceContext = row.m_trace_context;
+        leased.push(delivery.id);
+        counts.set(delivery.endpointId, count + 1);
+        claimed.push({
+          delivery: { ...delivery, status: 'in_flight', leaseOwner: input.owner, leaseUntil: until, updatedAt: now },
+          message,
+          endpoint: { ...endpoint, events: [...endpoint.events], headers: { ...endpoint.headers } },
+          secrets: found.secrets.map((secret) => ({ ...secret })),
+        });
+      }
+      if (leased.length === 0) break;
+      statements.lease.run({ owner: input.owner, until, now, ids: JSON.stringify(leased) });
+    }
+    return claimed;
+  }
+
   function finishSync(input: FinishAttemptInput): FinishAttemptResult {
     const { now } = input;
     const before = getEndpointRow(input.attempt.endpointId);
@@ -571,66 +634,14 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     },
 
     claimDeliveries(input: ClaimInput): Promise<ClaimedDelivery[]> {
+      return guard(() => claimSync(input));
+    },
+
+    finishAttemptsAndClaim(inputs: readonly FinishAttemptInput[], claim: ClaimInput): Promise<FinishAndClaimResult> {
+      // One transaction: the results, then a claim that sees them.
       return guard(() => {
-        const claimed: ClaimedDelivery[] = [];
-        const { now } = input;
-        const until = now + input.leaseMs;
-        const counts = new Map<string, number>();
-        for (const row of statements.inFlightCounts.all(now) as Array<{ endpoint_id: string; n: number }>) counts.set(row.endpoint_id, row.n);
-        const endpoints = new Map<string, { endpoint: StoredEndpoint; secrets: StoredSecret[] }>();
-        // A rate-limited endpoint gets one delivery per claim: it joins the excluded ones.
-        const rateTaken: string[] = [];
-        // Claimed rows leave the scan (their due_at moves to the lease end) and full endpoints are
-        // excluded, so each round makes progress; a few rounds fill the batch.
-        for (let round = 0; round < 8 && claimed.length < input.limit; round++) {
-          const full = [...counts].filter(([, n]) => n >= input.perEndpointConcurrency).map(([id]) => id).concat(rateTaken);
-          const rows = statements.claimScan.all({ now, full: JSON.stringify(full), scan: (input.limit - claimed.length) * 2 }) as SqlRow[];
-          if (rows.length === 0) break;
-          const leased: string[] = [];
-          for (const row of rows) {
-            if (claimed.length >= input.limit) break;
-            const delivery = toDelivery(row);
-            const count = counts.get(delivery.endpointId) ?? 0;
-            if (count >= input.perEndpointConcurrency || rateTaken.includes(delivery.endpointId)) continue;
-            let found = endpoints.get(delivery.endpointId);
-            if (!found) {
-              const endpoint = getEndpointRow(delivery.endpointId) as StoredEndpoint;
-              // Read once per endpoint and claim: the attempt needs no read of its own.
-              const secrets = (statements.signingSecrets.all(endpoint.id, now) as SqlRow[]).map((secret) => ({
-                secret: secret.secret as string,
-                createdAt: secret.created_at as number,
-                expiresAt: secret.expires_at as number | null,
-              }));
-              found = { endpoint, secrets };
-              endpoints.set(endpoint.id, found);
-            }
-            const { endpoint } = found;
-            if (endpoint.rateLimit !== null) {
-              rateTaken.push(endpoint.id);
-              statements.takeRate.run({ id: endpoint.id, next: now + 1000 / endpoint.rateLimit });
-            }
-            const message: StoredMessage = {
-              id: delivery.messageId,
-              tenant: delivery.tenant,
-              type: delivery.type,
-              payload: row.m_payload as string,
-              idempotencyKey: row.m_idempotency_key as string | null,
-              createdAt: row.m_created_at as number,
-            };
-            if (typeof row.m_trace_context === 'string') message.traceContext = row.m_trace_context;
-            leased.push(delivery.id);
-            counts.set(delivery.endpointId, count + 1);
-            claimed.push({
-              delivery: { ...delivery, status: 'in_flight', leaseOwner: input.owner, leaseUntil: until, updatedAt: now },
-              message,
-              endpoint: { ...endpoint, events: [...endpoint.events], headers: { ...endpoint.headers } },
-              secrets: found.secrets.map((secret) => ({ ...secret })),
-            });
-          }
-          if (leased.length === 0) break;
-          statements.lease.run({ owner: input.owner, until, now, ids: JSON.stringify(leased) });
-        }
-        return claimed;
+        const results = inputs.map(finishSync);
+        return { results, claimed: claimSync(claim) };
       });
     },
 

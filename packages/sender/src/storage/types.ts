@@ -440,6 +440,14 @@ export interface FinishAttemptResult {
   notifications: StoredNotification[];
 }
 
+/** Result of {@link Storage.finishAttemptsAndClaim}. */
+export interface FinishAndClaimResult {
+  /** One result per attempt, in input order. */
+  results: FinishAttemptResult[];
+  /** The deliveries claimed after them. */
+  claimed: ClaimedDelivery[];
+}
+
 /** Input of {@link Storage.rotateSecret}. */
 export interface RotateSecretInput {
   /** The endpoint whose secret is rotated. */
@@ -543,6 +551,13 @@ export interface Storage {
    * nothing: an error rejects the whole batch and writes nothing.
    */
   finishAttempts(inputs: readonly FinishAttemptInput[]): Promise<FinishAttemptResult[]>;
+  /**
+   * {@link finishAttempts}, then {@link claimDeliveries} with `claim`, in ONE transaction: the
+   * commit that frees a busy dispatcher's slots brings its next deliveries (no claim round trip
+   * or commit of its own). The claim sees the finished attempts. It never waits for a lock
+   * another claimer holds (it may return fewer deliveries than a claim on its own would).
+   */
+  finishAttemptsAndClaim(inputs: readonly FinishAttemptInput[], claim: ClaimInput): Promise<FinishAndClaimResult>;
   /**
    * Gives leased deliveries back without an attempt: `in_flight` deliveries of `owner` (all, or
    * only `ids`) become `pending` at `nextAttemptAt` (default: unchanged, i.e. due now).

@@ -1,62 +1,121 @@
 import { createId } from '@hooks/core/internal';
 import { type SqlRow, num, toDelivery, toEndpoint, toNotification } from '../sql-rows';
-import type { FinishAttemptInput, FinishAttemptResult } from '../types';
+import type { ClaimInput, ClaimedDelivery, FinishAttemptInput, FinishAttemptResult } from '../types';
+import { checkClaimInput, toClaimed } from './claim';
 import { type PostgresQueryable, toSenderError } from './client';
 
 /**
  * Several attempt results in one round trip and one commit: a named statement calling the
- * `finish_attempts` function (migration 3) with the batch as one JSON parameter.
+ * `finish_attempts` function (migration 3), one array parameter per field.
  */
 export async function finishAttempts(database: PostgresQueryable, schema: { quoted: string; name: string }, inputs: readonly FinishAttemptInput[]): Promise<FinishAttemptResult[]> {
   if (inputs.length === 0) return [];
-  const items = inputs.map((input, index) => {
-    const { attempt, endpoint: effect, now } = input;
-    return {
-      ord: index,
-      delivery_id: input.deliveryId,
-      owner: input.owner,
-      attempt_id: attempt.id ?? createId('att', now),
-      message_id: attempt.messageId,
-      endpoint_id: attempt.endpointId,
-      number: attempt.number,
-      started_at: attempt.startedAt,
-      duration_ms: attempt.durationMs,
-      status_code: attempt.statusCode,
-      response_headers: attempt.responseHeaders,
-      response_body: attempt.responseBody,
-      error_code: attempt.errorCode,
-      success: attempt.success,
-      next_status: input.next.status,
-      next_at: input.next.status === 'pending' ? input.next.nextAttemptAt : null,
-      now,
-      disable_after: effect.disableAfter ?? null,
-      disable_reason: effect.disableReason ?? null,
-      pause_until: effect.pauseUntil ?? null,
-      notify_after: [...(effect.notifyAfter ?? [])],
-      recovered_after: effect.success ? (effect.recoveredAfter ?? null) : null,
-      notice_id: createId('ntf', now),
-    };
-  });
   let rows: SqlRow[];
   try {
-    rows = (await database.query({ name: `hooks_finish_${schema.name}`, text: `SELECT * FROM ${schema.quoted}.finish_attempts($1::json)`, values: [JSON.stringify(items)] })).rows;
+    rows = (
+      await database.query({
+        name: `hooks_finish_${schema.name}`,
+        text: `SELECT * FROM ${schema.quoted}.finish_attempts(${placeholders(1, 21)})`,
+        values: finishValues(inputs),
+      })
+    ).rows;
   } catch (error) {
     throw toSenderError(error);
   }
-  const results: FinishAttemptResult[] = new Array(inputs.length);
+  return toResults(
+    inputs.length,
+    rows.map((row) => ({ item: row.item, applied: row.applied, current: row.current_row, endpoint: row.endpoint_after, notice: row.notice, previous: row.previous, disabled: row.disabled })),
+  );
+}
+
+/**
+ * {@link finishAttempts} and then a claim, in ONE statement and transaction (the
+ * `finish_and_claim` function of migration 3): the commit that frees the slots brings the next
+ * work. Fully durable.
+ */
+export async function finishAttemptsAndClaim(
+  database: PostgresQueryable,
+  schema: { quoted: string; name: string },
+  inputs: readonly FinishAttemptInput[],
+  claim: ClaimInput,
+): Promise<{ results: FinishAttemptResult[]; claimed: ClaimedDelivery[] }> {
+  checkClaimInput(claim);
+  const now = Math.floor(claim.now);
+  const claimValues = [claim.owner, now, now + Math.floor(claim.leaseMs), Math.max(0, Math.min(10_000, Math.floor(claim.limit))), Math.max(1, Math.min(1_000_000, Math.floor(claim.perEndpointConcurrency)))];
+  let rows: SqlRow[];
+  try {
+    rows = (
+      await database.query({
+        name: `hooks_finish_claim_${schema.name}`,
+        text: `SELECT * FROM ${schema.quoted}.finish_and_claim(${placeholders(1, 26)})`,
+        values: [...finishValues(inputs), ...claimValues],
+      })
+    ).rows;
+  } catch (error) {
+    throw toSenderError(error);
+  }
+  const finished = rows.filter((row) => row.kind === 'finished');
+  const claimedRows = rows.filter((row) => row.kind === 'claimed');
+  return {
+    results: toResults(
+      inputs.length,
+      finished.map((row) => ({ item: row.item, applied: row.part1, current: row.part2, endpoint: row.part3, notice: row.part4, previous: row.previous, disabled: row.disabled })),
+    ),
+    claimed: toClaimed(claimedRows.map((row) => [row.part1, row.part2, row.part3, row.part4])),
+  };
+}
+
+function placeholders(from: number, to: number): string {
+  return Array.from({ length: to - from + 1 }, (_, index) => `$${from + index}`).join(', ');
+}
+
+/** One array per field, in the order of the SQL function's parameters. */
+function finishValues(inputs: readonly FinishAttemptInput[]): unknown[] {
+  const now = inputs[0]?.now ?? 0;
+  return [
+    inputs.map((input) => input.owner),
+    inputs.map((input) => input.deliveryId),
+    inputs.map((input) => input.attempt.endpointId),
+    inputs.map((input) => input.attempt.id ?? createId('att', input.now)),
+    inputs.map((input) => input.attempt.number),
+    inputs.map((input) => input.attempt.startedAt),
+    inputs.map((input) => input.attempt.durationMs),
+    inputs.map((input) => input.attempt.statusCode),
+    inputs.map((input) => JSON.stringify(input.attempt.responseHeaders)),
+    inputs.map((input) => input.attempt.responseBody),
+    inputs.map((input) => input.attempt.errorCode),
+    inputs.map((input) => input.attempt.success),
+    inputs.map((input) => input.next.status),
+    inputs.map((input) => (input.next.status === 'pending' ? input.next.nextAttemptAt : null)),
+    inputs.map((input) => input.now),
+    inputs.map((input) => input.endpoint.disableAfter ?? null),
+    inputs.map((input) => input.endpoint.disableReason ?? null),
+    inputs.map((input) => input.endpoint.pauseUntil ?? null),
+    inputs.map((input) => (input.endpoint.notifyAfter ?? []).join(',')),
+    inputs.map((input) => (input.endpoint.success ? (input.endpoint.recoveredAfter ?? null) : null)),
+    // Notification ids: `ntf_` + time + 12 random characters; the statement appends 4 for the position.
+    createId('ntf', now).slice(0, -4),
+  ];
+}
+
+interface ResultRow {
+  item: unknown;
+  applied: unknown;
+  current: unknown;
+  endpoint: unknown;
+  notice: unknown;
+  previous: unknown;
+  disabled: unknown;
+}
+
+function toResults(count: number, rows: ResultRow[]): FinishAttemptResult[] {
+  const results: FinishAttemptResult[] = new Array(count);
   for (const row of rows) {
-    const endpointRow = row.endpoint_after as SqlRow | null;
+    const endpointRow = row.endpoint as SqlRow | null;
     const endpoint = endpointRow ? toEndpoint(endpointRow) : undefined;
     const previousFailures = row.previous === null || row.previous === undefined ? (endpoint?.consecutiveFailures ?? 0) : num(row.previous);
     if (!row.applied) {
-      results[num(row.item)] = {
-        applied: false,
-        delivery: row.current_row ? toDelivery(row.current_row as SqlRow) : undefined,
-        endpoint,
-        previousFailures,
-        disabled: false,
-        notifications: [],
-      };
+      results[num(row.item)] = { applied: false, delivery: row.current ? toDelivery(row.current as SqlRow) : undefined, endpoint, previousFailures, disabled: false, notifications: [] };
       continue;
     }
     results[num(row.item)] = {
