@@ -1,7 +1,7 @@
 import { createId } from '@hooks/core/internal';
 import Database from 'better-sqlite3';
 import { SenderError } from '../errors';
-import { checkLimit, checkPruneOptions, decodeCursor, encodeCursor, notificationsFor } from './common';
+import { checkLimit, checkPruneOptions, copyEndpoint, decodeCursor, encodeCursor, notificationsFor } from './common';
 import { type SqlRow, json, toAttempt, toDelivery, toEndpoint, toMessage, toNotification } from './sql-rows';
 import { type Checkpointer, startCheckpointer } from './sqlite-checkpointer';
 import { SQLITE_MIGRATIONS, type SqliteMigration } from './sqlite-migrations';
@@ -468,9 +468,15 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     return claimed;
   }
 
-  function finishSync(input: FinishAttemptInput): FinishAttemptResult {
+  /**
+   * One attempt result. `endpoints` caches the endpoints read or written earlier in the same
+   * transaction (a batch reads each endpoint once; later results of it see the earlier effects).
+   */
+  function finishSync(input: FinishAttemptInput, endpoints: Map<string, StoredEndpoint | undefined> = new Map()): FinishAttemptResult {
     const { now } = input;
-    const before = getEndpointRow(input.attempt.endpointId);
+    const endpointId = input.attempt.endpointId;
+    const before = endpoints.has(endpointId) ? endpoints.get(endpointId) : getEndpointRow(endpointId);
+    endpoints.set(endpointId, before);
     const previousFailures = before?.consecutiveFailures ?? 0;
     const next = input.next.status === 'pending' ? input.next.nextAttemptAt : null;
     // One statement checks the lease (status and owner) and moves the delivery on; it returns
@@ -496,7 +502,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
       });
     }
     if (!finished) {
-      return { applied: false, delivery: row ? toDelivery(row) : undefined, endpoint: before, previousFailures, disabled: false, notifications: [] };
+      return { applied: false, delivery: row ? toDelivery(row) : undefined, endpoint: before && copyEndpoint(before), previousFailures, disabled: false, notifications: [] };
     }
     let disabled = false;
     let after = before;
@@ -524,13 +530,14 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
         if (disabled) statements.parkEndpoint.run(endpoint.id);
       }
       after = endpoint;
+      endpoints.set(endpointId, endpoint);
       // Same transaction as the attempt: a crash keeps both or neither.
       notifications = notificationsFor({ before, after: endpoint, effect, disabled, now });
       for (const notification of notifications) {
         statements.insertNotification.run({ ...notification, endpoint: JSON.stringify(endpointParams(notification.endpoint)) });
       }
     }
-    return { applied: true, delivery: toDelivery(finished), endpoint: after, previousFailures, disabled, notifications };
+    return { applied: true, delivery: toDelivery(finished), endpoint: after && copyEndpoint(after), previousFailures, disabled, notifications };
   }
 
   const storage: Storage = {
@@ -640,7 +647,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     finishAttemptsAndClaim(inputs: readonly FinishAttemptInput[], claim: ClaimInput): Promise<FinishAndClaimResult> {
       // One transaction: the results, then a claim that sees them.
       return guard(() => {
-        const results = inputs.map(finishSync);
+        const endpoints = new Map<string, StoredEndpoint | undefined>();
+        const results = inputs.map((input) => finishSync(input, endpoints));
         return { results, claimed: claimSync(claim) };
       });
     },
@@ -651,7 +659,10 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
 
     finishAttempts(inputs: readonly FinishAttemptInput[]): Promise<FinishAttemptResult[]> {
       // One transaction for the batch, applied in order.
-      return guard(() => inputs.map(finishSync));
+      return guard(() => {
+        const endpoints = new Map<string, StoredEndpoint | undefined>();
+        return inputs.map((input) => finishSync(input, endpoints));
+      });
     },
 
     releaseDeliveries(owner, options) {
