@@ -45,6 +45,7 @@ export type {
   WebhookHandler,
 } from './receiver';
 export type { ReceiverSecrets } from './receiver-secrets';
+export type { BodySource } from './body';
 export {
   PUBLIC_KEY_PREFIX,
   SECRET_KEY_PREFIX,
