@@ -11,7 +11,7 @@ import { broadcastEvents } from '@hooks/fixture-broadcast-events';
 import { createSender } from '../src/sender';
 import { createPostgresStorage } from '../src/storage/postgres';
 import { startClusterWorker, waitFor } from '../test/cluster-support';
-import { benchDatabaseUrl, benchSchema, dropBenchSchema, ensureBenchDatabase } from './postgres';
+import { benchDatabaseUrl, benchSchema, dropBenchSchema, ensureBenchDatabase, postgresCpuSeconds } from './postgres';
 
 const MESSAGES = Number(process.env.BENCH_PG_MESSAGES ?? 500);
 const ENDPOINTS = Number(process.env.BENCH_PG_ENDPOINTS ?? 10);
@@ -98,7 +98,13 @@ interface Row {
   peakRate: number;
   duplicates: number;
   load: number;
+  /** PostgreSQL CPU seconds during the run (the whole server). */
+  postgresCpu: number | undefined;
+  /** CPU seconds of the dispatcher processes while dispatching (from `go` to `stop`). */
+  workersCpu: number;
 }
+
+let workersCpu = 0;
 
 async function runOnce(delayMs: number, processes: number): Promise<Row> {
   const schema = benchSchema('hooks_bench_scale');
@@ -131,11 +137,13 @@ async function runOnce(delayMs: number, processes: number): Promise<Row> {
     };
     for (let index = 0; index < processes; index++) workers.push(startClusterWorker(`worker-${index}`, env));
     await Promise.all(workers.map((worker) => worker.ready));
+    const cpuBefore = postgresCpuSeconds();
     const started = performance.now();
     for (const worker of workers) worker.go();
     const mainDone = () => receivers.distinct.slice(0, ENDPOINTS).reduce((sum, set) => sum + set.size, 0) >= total;
     await waitFor(mainDone, `${total} deliveries`, 600_000);
     const seconds = (performance.now() - started) / 1000;
+    const cpuAfter = postgresCpuSeconds();
     await waitFor(() => (receivers.distinct[ENDPOINTS]?.size ?? 0) >= RATE_MESSAGES, 'the rate-limited deliveries', 600_000);
     const requests = receivers.counts.slice(0, ENDPOINTS).reduce((sum, count) => sum + count, 0);
     return {
@@ -147,9 +155,12 @@ async function runOnce(delayMs: number, processes: number): Promise<Row> {
       peakRate: peakInWindow(receivers.arrivals[ENDPOINTS] as number[], 1000),
       duplicates: requests - total,
       load,
+      postgresCpu: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined,
+      workersCpu: 0,
     };
   } finally {
     for (const worker of workers) await worker.stop();
+    workersCpu = workers.reduce((sum, worker) => sum + Number(worker.output.find((line) => line.startsWith('trace cpu '))?.split(' ')[2] ?? 0), 0);
     if (process.env.CLUSTER_TRACE === '1') for (const worker of workers) process.stderr.write(`${worker.name}: ${worker.output.filter((line) => line.startsWith('trace') || line.startsWith('stopped')).join(' | ')}\n`);
     await sender.close();
     await storage.close();
@@ -163,19 +174,21 @@ const rows: Row[] = [];
 for (const delayMs of DELAYS) {
   for (const processes of PROCESSES) {
     process.stderr.write(`scale-out: receiver delay ${delayMs} ms, ${processes} process(es) (load ${loadavg()[0]?.toFixed(2)})…\n`);
-    rows.push(await runOnce(delayMs, processes));
+    const row = await runOnce(delayMs, processes);
+    row.workersCpu = workersCpu;
+    rows.push(row);
   }
 }
 
 console.log(
   `\nScale-out on one PostgreSQL: ${MESSAGES} messages × ${ENDPOINTS} endpoints = ${total} deliveries per run, concurrency ${CONCURRENCY} per process, per-endpoint limit ${PER_ENDPOINT}, plus ${RATE_MESSAGES} deliveries to one endpoint limited to ${RATE_LIMIT}/s; node ${process.version}\n`,
 );
-console.log('| receiver | processes | seconds | deliveries/s | × 1 process | peak in flight per endpoint (limit) | peak rate of the limited endpoint, per s (limit) | duplicates | load (1 min) |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('| receiver | processes | seconds | deliveries/s | × 1 process | peak in flight per endpoint (limit) | peak rate of the limited endpoint, per s (limit) | duplicates | CPU ms per delivery: dispatchers / PostgreSQL | load (1 min) |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) {
   const single = rows.find((item) => item.delayMs === row.delayMs && item.processes === 1);
   console.log(
-    `| ${row.delayMs === 0 ? 'instant' : `${row.delayMs} ms`} | ${row.processes} | ${row.seconds.toFixed(2)} | ${Math.round(row.perSecond)} | ${single ? (row.perSecond / single.perSecond).toFixed(2) : '–'} | ${row.peakPerEndpoint} (${PER_ENDPOINT}) | ${row.peakRate} (${RATE_LIMIT}) | ${row.duplicates} | ${row.load.toFixed(2)} |`,
+    `| ${row.delayMs === 0 ? 'instant' : `${row.delayMs} ms`} | ${row.processes} | ${row.seconds.toFixed(2)} | ${Math.round(row.perSecond)} | ${single ? (row.perSecond / single.perSecond).toFixed(2) : '–'} | ${row.peakPerEndpoint} (${PER_ENDPOINT}) | ${row.peakRate} (${RATE_LIMIT}) | ${row.duplicates} | ${((1000 * row.workersCpu) / total).toFixed(2)} / ${row.postgresCpu === undefined ? '–' : ((1000 * row.postgresCpu) / total).toFixed(2)} | ${row.load.toFixed(2)} |`,
   );
 }
 const slow = (processes: number) => rows.find((row) => row.delayMs !== 0 && row.processes === processes);

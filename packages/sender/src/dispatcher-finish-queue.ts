@@ -2,8 +2,10 @@ import type { ClaimInput, ClaimedDelivery, FinishAttemptInput, FinishAttemptResu
 
 /** Attempt results written per storage call at most. */
 const MAX_BATCH = 256;
-/** Results waiting that justify a second write while one is on its way. */
+/** Results waiting that justify a second write while one is on its way, or a write without waiting for more. */
 const SECOND_WRITE_AFTER = 16;
+/** How long a small batch waits for more results before it is written (milliseconds). */
+const GATHER_MS = 2;
 
 interface Waiting {
   input: FinishAttemptInput;
@@ -51,11 +53,14 @@ export class FinishQueue {
   private schedule(): void {
     if (this.scheduled || !this.mayWrite()) return;
     this.scheduled = true;
-    // The rest of this turn's results join the batch.
-    setImmediate(() => {
+    const run = () => {
       this.scheduled = false;
       void this.write();
-    });
+    };
+    // A few results: wait a moment for more (results of slow receivers trickle in one by one,
+    // and every write has a fixed cost); enough of them: the rest of this turn's join at once.
+    if (this.waiting.length < SECOND_WRITE_AFTER) setTimeout(run, GATHER_MS);
+    else setImmediate(run);
   }
 
   /**

@@ -184,6 +184,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         v_room bigint := 0;
         v_round integer := 0;
         v_seen integer;
+        v_fallback boolean := false;
         v_candidate record;
       BEGIN
         LOOP
@@ -202,10 +203,24 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
               UNION ALL SELECT e.id FROM {{schema}}.endpoints e
                 CROSS JOIN LATERAL (SELECT h.due_at FROM {{schema}}.deliveries h WHERE h.endpoint_id = e.id AND h.due_at IS NOT NULL ORDER BY h.seq LIMIT 1) head
                 WHERE e.fifo AND head.due_at > p_now
-            ), candidates AS (
+            ), due_window AS (
+              -- The oldest due work, a bounded window of it: when the endpoints at their limits
+              -- own it all (slow receivers), a claim costs a few hundred index entries, not the
+              -- whole backlog.
               SELECT d.endpoint_id, d.due_at, d.seq FROM {{schema}}.deliveries d
-              WHERE d.due_at IS NOT NULL AND d.due_at <= p_now AND d.endpoint_id NOT IN (SELECT b.id FROM blocked b) AND d.endpoint_id <> ALL (v_busy || v_locked)
-              ORDER BY d.due_at, d.seq LIMIT p_limit * 2
+              WHERE d.due_at IS NOT NULL AND d.due_at <= p_now ORDER BY d.due_at, d.seq LIMIT greatest(64, p_limit * 4)
+            ), candidates AS (
+              (SELECT w.endpoint_id, w.due_at, w.seq FROM due_window w
+               WHERE w.endpoint_id NOT IN (SELECT b.id FROM blocked b) AND w.endpoint_id <> ALL (v_busy || v_locked)
+               ORDER BY w.due_at, w.seq LIMIT p_limit * 2)
+              UNION ALL
+              -- The window held no claimable work: look at every other endpoint's oldest due
+              -- delivery instead (one index lookup per endpoint).
+              SELECT e.id, f.due_at, f.seq FROM {{schema}}.endpoints e
+              CROSS JOIN LATERAL (
+                SELECT d.due_at, d.seq FROM {{schema}}.deliveries d WHERE d.endpoint_id = e.id AND d.due_at IS NOT NULL AND d.due_at <= p_now ORDER BY d.due_at, d.seq LIMIT 1
+              ) f
+              WHERE v_fallback AND e.enabled AND e.id NOT IN (SELECT b.id FROM blocked b) AND e.id <> ALL (v_busy || v_locked)
             )
             SELECT c.endpoint_id, hashtextextended('{{schema_name}}/' || c.endpoint_id, 0) AS key,
               CASE WHEN bool_or(e.fifo OR e.rate_limit IS NOT NULL) THEN 1 ELSE greatest(0, least(count(*), p_per_endpoint - coalesce(min(live.n), 0))) END AS room
@@ -221,8 +236,10 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
               v_busy := v_busy || v_candidate.endpoint_id;
             END IF;
           END LOOP;
-          EXIT WHEN v_room >= p_limit OR v_round >= 6;
-          IF v_seen = 0 THEN
+          EXIT WHEN v_room >= p_limit OR v_round >= 10;
+          IF v_seen = 0 AND NOT v_fallback THEN
+            v_fallback := true;
+          ELSIF v_seen = 0 THEN
             -- Nothing more to try: claim what is locked; or, holding no lock (so no deadlock),
             -- wait for the busy endpoint with the oldest work, and look again (the others may be
             -- free by then).
@@ -231,6 +248,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
             v_locked := ARRAY[v_busy[1]];
             v_room := 1;
             v_busy := ARRAY[]::text[];
+            v_fallback := false;
           END IF;
         END LOOP;
         IF cardinality(v_locked) = 0 THEN
