@@ -42,7 +42,7 @@ async function addBacklog(client: pg.Client, schema: string, endpointId: string,
   await client.query(
     `INSERT INTO "${schema}".deliveries (id, message_id, endpoint_id, tenant, type, status, attempts, next_attempt_at, retry_base_attempts, retry_base_at, due_at, created_at, updated_at, last_error)
      SELECT 'dlv_backlog_' || i, $1, $2, 'down', 'registrant.created', 'pending', 4, t, 0, $3, t, $3, $3, 'connection_refused'
-     FROM generate_series($4::bigint, $5::bigint - 1) AS i, LATERAL (SELECT $3::bigint + 60_000 + (i * 86_400_000 / $5::bigint)) AS due(t)`,
+     FROM generate_series($4::bigint, $5::bigint - 1) AS i, LATERAL (SELECT $3::bigint + 60000 + (i * 86400000 / $5::bigint)) AS due(t)`,
     [messageId, endpointId, now, from, to],
   );
   await client.query(`VACUUM (ANALYZE) "${schema}".deliveries`);
@@ -129,5 +129,7 @@ try {
   receiver.server.close();
   await client.end();
   await storage.close();
-  await dropBenchSchema(schema);
+  // BENCH_BACKLOG_KEEP=1 leaves the schema for a closer look (EXPLAIN).
+  if (process.env.BENCH_BACKLOG_KEEP === '1') process.stderr.write(`kept schema ${schema}\n`);
+  else await dropBenchSchema(schema);
 }

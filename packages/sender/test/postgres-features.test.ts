@@ -263,12 +263,23 @@ describe('postgres claims across sessions', () => {
       const limited = await addEndpoint(storage, { rateLimit: 10 });
       for (let index = 0; index < 30; index++) await storage.enqueueMessage({ message: message(), now: T0 });
       const claimedAt: number[] = [];
-      // Every claimer tries every 25 ms of (injected) time for 1 s: 100 ms between claims is the limit.
+      // Every claimer tries every 25 ms of (injected) time for 1 s, and sends what it got at once:
+      // 100 ms between requests is the limit.
       for (let now = T0; now < T0 + 1_000; now += 25) {
         const results = await Promise.all(claimers.map((claimer, index) => claimer.claimDeliveries({ owner: `w${index}`, now, leaseMs: 60_000, limit: 10, perEndpointConcurrency: 100 })));
         for (const item of results.flat()) {
           expect(item.endpoint.id).toBe(limited.id);
           claimedAt.push(now);
+          await storage.finishAttempts([
+            {
+              deliveryId: item.delivery.id,
+              owner: item.delivery.leaseOwner as string,
+              attempt: { deliveryId: item.delivery.id, messageId: item.delivery.messageId, endpointId: limited.id, number: 1, startedAt: now, durationMs: 1, statusCode: 200, responseHeaders: {}, responseBody: 'ok', errorCode: null, success: true },
+              next: { status: 'succeeded', nextAttemptAt: null },
+              endpoint: { success: true },
+              now,
+            },
+          ]);
         }
       }
       expect(claimedAt).toHaveLength(10);

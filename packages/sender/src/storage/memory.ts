@@ -202,7 +202,8 @@ export function createMemoryStorage(): Storage {
       if (endpoint.fifo && !isFifoHead) continue;
       const count = inFlight.get(endpoint.id) ?? 0;
       if (count >= input.perEndpointConcurrency) continue;
-      if (endpoint.rateLimit !== null && (rateNextAt.get(endpoint.id) ?? Number.NEGATIVE_INFINITY) > now) continue;
+      // Rate-limited: one at a time, and not before 1000 / rate ms after the previous claim and start.
+      if (endpoint.rateLimit !== null && ((rateNextAt.get(endpoint.id) ?? Number.NEGATIVE_INFINITY) > now || count > 0)) continue;
       const message = messages.get(delivery.messageId)?.value;
       if (!message) continue;
       if (endpoint.rateLimit !== null) rateNextAt.set(endpoint.id, now + 1000 / endpoint.rateLimit);
@@ -246,6 +247,10 @@ export function createMemoryStorage(): Storage {
         disabled: false,
         notifications: [],
       };
+    }
+    const rated = endpointRow?.value.rateLimit;
+    if (rated !== null && rated !== undefined) {
+      rateNextAt.set(input.attempt.endpointId, Math.max(rateNextAt.get(input.attempt.endpointId) ?? Number.NEGATIVE_INFINITY, input.attempt.startedAt + 1000 / rated));
     }
     const delivery = row.value;
     delivery.status = input.next.status;

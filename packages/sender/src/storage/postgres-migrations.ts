@@ -185,8 +185,16 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         v_round integer := 0;
         v_seen integer;
         v_fallback boolean := false;
+        v_window_full boolean;
+        v_busy_keys bigint[] := ARRAY[]::bigint[];
+        v_max_key bigint;
+        v_wait integer;
         v_candidate record;
       BEGIN
+        -- Whether there is more due work than one look below takes in (else one look sees it all).
+        SELECT count(*) > p_limit * 2 INTO v_window_full FROM (
+          SELECT 1 FROM {{schema}}.deliveries d WHERE d.due_at IS NOT NULL AND d.due_at <= p_now ORDER BY d.due_at, d.seq LIMIT p_limit * 2 + 1
+        ) w;
         LOOP
           v_round := v_round + 1;
           v_seen := 0;
@@ -232,22 +240,34 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
             IF pg_try_advisory_xact_lock(v_candidate.key) THEN
               v_locked := v_locked || v_candidate.endpoint_id;
               v_room := v_room + v_candidate.room;
+              v_max_key := greatest(v_max_key, v_candidate.key);
             ELSE
               v_busy := v_busy || v_candidate.endpoint_id;
+              v_busy_keys := v_busy_keys || v_candidate.key;
             END IF;
           END LOOP;
           EXIT WHEN v_room >= p_limit OR v_round >= 10;
-          IF v_seen = 0 AND NOT v_fallback THEN
+          IF v_window_full AND v_seen = 0 AND NOT v_fallback THEN
             v_fallback := true;
-          ELSIF v_seen = 0 THEN
-            -- Nothing more to try: claim what is locked; or, holding no lock (so no deadlock),
-            -- wait for the busy endpoint with the oldest work, and look again (the others may be
-            -- free by then).
-            EXIT WHEN cardinality(v_locked) > 0 OR cardinality(v_busy) = 0 OR NOT p_wait;
-            PERFORM pg_advisory_xact_lock(hashtextextended('{{schema_name}}/' || v_busy[1], 0));
-            v_locked := ARRAY[v_busy[1]];
-            v_room := 1;
+          ELSIF v_seen = 0 OR NOT v_window_full THEN
+            -- Nothing more to try without waiting. Wait for a busy endpoint (oldest work first),
+            -- but only for a key above every key held: waits then always go up, so they can
+            -- never form a cycle (no deadlock). Then look again: the others may be free by then.
+            EXIT WHEN cardinality(v_busy) = 0 OR NOT p_wait;
+            v_wait := NULL;
+            FOR i IN 1 .. cardinality(v_busy_keys) LOOP
+              IF v_max_key IS NULL OR v_busy_keys[i] > v_max_key THEN
+                v_wait := i;
+                EXIT;
+              END IF;
+            END LOOP;
+            EXIT WHEN v_wait IS NULL;
+            PERFORM pg_advisory_xact_lock(v_busy_keys[v_wait]);
+            v_locked := v_locked || v_busy[v_wait];
+            v_max_key := v_busy_keys[v_wait];
+            v_room := v_room + 1;
             v_busy := ARRAY[]::text[];
+            v_busy_keys := ARRAY[]::bigint[];
             v_fallback := false;
           END IF;
         END LOOP;
@@ -261,7 +281,9 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
           WHERE e.id = ANY (v_locked) AND e.enabled AND (e.paused_until IS NULL OR e.paused_until <= p_now) AND (e.rate_next_at IS NULL OR e.rate_next_at <= p_now)
         ), rooms AS (
           SELECT s.id, s.fifo, s.rate_limit,
-            CASE WHEN s.fifo OR s.rate_limit IS NOT NULL THEN CASE WHEN s.in_flight < p_per_endpoint AND (NOT s.fifo OR s.in_flight = 0) THEN 1 ELSE 0 END
+            -- FIFO and rate-limited endpoints: one at a time (a rate-limited one's next claim waits
+            -- for the previous attempt's start + 1000 / rate, recorded when it finishes).
+            CASE WHEN s.fifo OR s.rate_limit IS NOT NULL THEN CASE WHEN s.in_flight < p_per_endpoint AND s.in_flight = 0 THEN 1 ELSE 0 END
               ELSE least(p_limit::bigint, p_per_endpoint::bigint - s.in_flight) END AS room
           FROM endpoint_state s
         ), picked AS (
@@ -423,6 +445,11 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
           AS x(delivery_id, endpoint_id, attempt_id, number, started_at, duration_ms, status_code, headers, body, error_code, success, ord)
         JOIN {{schema}}.deliveries d ON d.id = x.delivery_id
         ORDER BY x.ord;
+        -- Rate-limited endpoints: the next claim waits until 1000 / rate ms after this attempt
+        -- STARTED (claims are spaced too, but a start can come later than its claim).
+        UPDATE {{schema}}.endpoints e SET rate_next_at = greatest(coalesce(e.rate_next_at, 0), x.started + ceil(1000 / e.rate_limit)::bigint)
+        FROM (SELECT u.endpoint_id, max(u.started_at) AS started FROM unnest(p_endpoint_ids, p_started) AS u(endpoint_id, started_at) GROUP BY u.endpoint_id) x
+        WHERE e.id = x.endpoint_id AND e.rate_limit IS NOT NULL;
         SELECT coalesce(jsonb_object_agg(e.id, to_jsonb(e.*)), '{}'::jsonb) INTO v_endpoints FROM {{schema}}.endpoints e WHERE e.id = ANY (p_endpoint_ids);
         -- Then in order, per attempt: endpoint effects. A success on a healthy endpoint (the common
         -- case) runs no statement and writes nothing; a failure locks the endpoint row and counts.

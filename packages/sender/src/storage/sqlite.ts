@@ -199,6 +199,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
       'SELECT secret, created_at, expires_at FROM endpoint_secrets WHERE endpoint_id = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY (expires_at IS NOT NULL), created_at DESC, seq DESC',
     ),
     takeRate: db.prepare('UPDATE endpoints SET rate_next_at = @next WHERE id = @id'),
+    // After an attempt of a rate-limited endpoint: the next one not before its start + 1000 / rate.
+    rateAfterStart: db.prepare('UPDATE endpoints SET rate_next_at = max(coalesce(rate_next_at, 0), @started + 1000.0 / rate_limit) WHERE id = @id AND rate_limit IS NOT NULL'),
     // One statement leases a whole claim round (the ids as a JSON array).
     lease: db.prepare(`UPDATE deliveries SET status = 'in_flight', lease_owner = @owner, lease_until = @until, due_at = @until, updated_at = @now
       WHERE id IN (SELECT value FROM json_each(@ids))`),
@@ -440,6 +442,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
           endpoints.set(endpoint.id, found);
         }
         const { endpoint } = found;
+        // Rate-limited: one at a time (the next waits for this one's start + 1000 / rate).
+        if (endpoint.rateLimit !== null && count > 0) continue;
         if (endpoint.rateLimit !== null) {
           rateTaken.push(endpoint.id);
           statements.takeRate.run({ id: endpoint.id, next: now + 1000 / endpoint.rateLimit });
@@ -507,6 +511,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     let disabled = false;
     let after = before;
     let notifications: StoredNotification[] = [];
+    if (before?.rateLimit !== null && before?.rateLimit !== undefined) statements.rateAfterStart.run({ id: endpointId, started: input.attempt.startedAt });
     if (before) {
       const endpoint = { ...before };
       const effect = input.endpoint;

@@ -528,9 +528,10 @@ export interface Storage {
    * or `<= now`). Per endpoint, the unexpired `in_flight` count plus this claim stays within
    * `perEndpointConcurrency`. For a `fifo` endpoint only its oldest delivery that is `pending`
    * or `in_flight` may be claimed, and only when it is itself due (so at most one in flight, in
-   * order). An endpoint with a `rateLimit` (requests per second) gets at most one delivery per
-   * claim, and none again, by any owner, before `1000 / rateLimit` ms after its last claim (so the
-   * limit holds across processes). Claimed deliveries become `in_flight` with `leaseOwner = owner`,
+   * order). An endpoint with a `rateLimit` (requests per second) has at most one delivery in
+   * flight, and its next one is claimed, by any owner, no sooner than `1000 / rateLimit` ms after
+   * the previous claim AND after the previous attempt's `startedAt` (recorded by
+   * {@link finishAttempt}), so two requests to it never start closer than that, across processes. Claimed deliveries become `in_flight` with `leaseOwner = owner`,
    * `leaseUntil = now + leaseMs`, and come with their message, endpoint and signing secrets. Two
    * concurrent claims never return the same delivery.
    */

@@ -527,19 +527,36 @@ export function describeStorageConformance(name: string, makeStorage: () => Prom
         expect((await storage.listDeliveries({ limit: 10 })).items).toHaveLength(2);
       });
 
-      it('spaces the claims of a rate-limited endpoint across owners: one per claim, none before 1000 / rate ms', async () => {
+      it('spaces a rate-limited endpoint across owners: one at a time, the next not before 1000 / rate ms after the claim and after the start', async () => {
         const limited = await addEndpoint({ rateLimit: 4 });
         const free = await addEndpoint();
         for (let index = 0; index < 5; index++) await enqueue({}, T0);
         const first = await claim(T0, { owner: 'worker-1' });
         expect(first.filter((item) => item.endpoint.id === limited.id)).toHaveLength(1);
         expect(first.filter((item) => item.endpoint.id === free.id)).toHaveLength(5);
-        expect(await claim(T0, { owner: 'worker-2' })).toEqual([]);
+        const [held] = first.filter((item) => item.endpoint.id === limited.id);
+        if (!held) throw new Error('nothing claimed');
         expect(await claim(T0 + 249, { owner: 'worker-2' })).toEqual([]);
-        const next = await claim(T0 + 250, { owner: 'worker-2' });
-        expect(next.map((item) => item.endpoint.id)).toEqual([limited.id]);
-        expect(await claim(T0 + 251, { owner: 'worker-1' })).toEqual([]);
-        expect((await claim(T0 + 500, { owner: 'worker-1' })).map((item) => item.endpoint.id)).toEqual([limited.id]);
+        // 250 ms after the claim, but the first attempt is still in flight: none.
+        expect(await claim(T0 + 300, { owner: 'worker-2' })).toEqual([]);
+        // It started late (T0 + 100, e.g. it waited for a free slot): the next one waits until T0 + 350.
+        const finish = (item: typeof held, owner: string, startedAt: number): FinishAttemptInput => ({
+          deliveryId: item.delivery.id,
+          owner,
+          attempt: attemptOf(item.delivery, { success: true, startedAt }),
+          next: { status: 'succeeded', nextAttemptAt: null },
+          endpoint: { success: true },
+          now: startedAt + 10,
+        });
+        await storage.finishAttempts([finish(held, 'worker-1', T0 + 100)]);
+        expect(await claim(T0 + 349, { owner: 'worker-2' })).toEqual([]);
+        const [second] = await claim(T0 + 350, { owner: 'worker-2' });
+        expect(second?.endpoint.id).toBe(limited.id);
+        if (!second) throw new Error('nothing claimed');
+        expect(await claim(T0 + 1_000, { owner: 'worker-1' })).toEqual([]);
+        await storage.finishAttempts([finish(second, 'worker-2', T0 + 350)]);
+        expect(await claim(T0 + 599, { owner: 'worker-1' })).toEqual([]);
+        expect((await claim(T0 + 600, { owner: 'worker-1' })).map((item) => item.endpoint.id)).toEqual([limited.id]);
       });
     });
 
