@@ -133,6 +133,8 @@ export class Dispatcher {
   // prefetch depth follows their ratio.
   private claimMs: number | undefined;
   private attemptMs: number | undefined;
+  // 0..1: shrinks the prefetch depth while claims come back short (see claimOutcome).
+  private prefetchScale = 1;
 
   constructor(private readonly context: DispatcherContext) {
     this.finishes = new FinishQueue(context.storage, { claimFor: (finishing) => this.claimWithFinish(finishing), claimed: (claim, claimed) => this.takeClaimed(claim, claimed) });
@@ -314,6 +316,7 @@ export class Dispatcher {
     this.startQueued();
     // A full batch: more may be waiting.
     this.lastClaimFull = claimed.length === limit;
+    this.claimOutcome(limit, claimed.length);
     if (claimed.length > 0) this.claimMs = average(this.claimMs, performance.now() - claimStarted);
     return claimed.length;
   }
@@ -326,8 +329,19 @@ export class Dispatcher {
    */
   private prefetchTarget(): number {
     const { prefetch, concurrency } = this.context;
-    if (prefetch === 0 || this.claimMs === undefined || this.attemptMs === undefined) return prefetch;
-    return Math.min(prefetch, Math.ceil((concurrency * this.claimMs) / Math.max(1, this.attemptMs)));
+    if (prefetch === 0) return 0;
+    const pace = this.claimMs === undefined || this.attemptMs === undefined ? prefetch : Math.ceil((concurrency * this.claimMs) / Math.max(1, this.attemptMs));
+    return Math.min(prefetch, Math.ceil(pace * this.prefetchScale));
+  }
+
+  /**
+   * Claims that come back short while work is due mean limits bind (per-endpoint concurrency
+   * counts the leases of every process, prefetched ones too): halve the prefetch depth; full
+   * claims grow it back.
+   */
+  private claimOutcome(asked: number, got: number): void {
+    if (got >= asked) this.prefetchScale = Math.min(1, this.prefetchScale + 0.125);
+    else this.prefetchScale /= 2;
   }
 
   /**
@@ -348,6 +362,7 @@ export class Dispatcher {
   /** What a claim sent with a finish write returned (undefined: it failed, and nothing was claimed). */
   private takeClaimed(claim: ClaimInput, claimed: ClaimedDelivery[] | undefined): void {
     this.claiming -= claim.limit;
+    if (claimed) this.claimOutcome(claim.limit, claimed.length);
     if (!claimed || claimed.length === 0) return;
     if (this.stopping || !this.running) {
       // stop() began meanwhile: give them back at once.
