@@ -134,6 +134,8 @@ async function runOnce(delayMs: number, processes: number): Promise<Row> {
       CLUSTER_POOL_SIZE: '4',
       CLUSTER_WAIT: '1',
       CLUSTER_LEASE_MS: '30000',
+      // The default poll interval: wake-ups come from LISTEN/NOTIFY and finished attempts.
+      CLUSTER_POLL_MS: '1000',
     };
     for (let index = 0; index < processes; index++) workers.push(startClusterWorker(`worker-${index}`, env));
     await Promise.all(workers.map((worker) => worker.ready));

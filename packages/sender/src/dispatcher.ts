@@ -125,6 +125,8 @@ export class Dispatcher {
   private ticking = false;
   private again = false;
   private lastClaimFull = false;
+  // Wall-clock time of the earliest deferred wake-up (see wakeLater).
+  private wakeAt = Number.POSITIVE_INFINITY;
   // Deliveries asked for by claims still on their way (alone or with a finish write).
   private claiming = 0;
   // Releases of deliveries claimed after stop() began: stop() waits for them.
@@ -250,12 +252,23 @@ export class Dispatcher {
     this.timer.unref?.();
   }
 
+  /**
+   * Asks for a claim round after `delayMs` (e.g. when a rate-limited endpoint may be claimed
+   * again). Kept until a round runs after that time: a sooner wake-up does not lose it.
+   */
+  private wakeLater(delayMs: number): void {
+    const at = Date.now() + delayMs;
+    if (at < this.wakeAt) this.wakeAt = at;
+    this.schedule(delayMs);
+  }
+
   private async tick(): Promise<void> {
     if (this.ticking) {
       this.again = true;
       return;
     }
     this.ticking = true;
+    const tickStarted = Date.now();
     try {
       do {
         this.again = false;
@@ -270,7 +283,9 @@ export class Dispatcher {
     } finally {
       this.ticking = false;
     }
-    this.schedule(this.context.pollIntervalMs);
+    // A deferred wake-up that this round did not cover is kept; the poll is the fallback.
+    if (this.wakeAt <= tickStarted) this.wakeAt = Number.POSITIVE_INFINITY;
+    this.schedule(Math.min(this.context.pollIntervalMs, Math.max(0, this.wakeAt - Date.now())));
   }
 
   /**
@@ -311,7 +326,7 @@ export class Dispatcher {
       // Storage spaces the claims of a rate-limited endpoint (across processes): come back for
       // its next delivery when the next one is allowed.
       const { rateLimit } = item.endpoint;
-      if (rateLimit !== null && rateLimit > 0) this.schedule(Math.ceil(1000 / rateLimit));
+      if (rateLimit !== null && rateLimit > 0) this.wakeLater(Math.ceil(1000 / rateLimit));
     }
     this.startQueued();
     // A full batch: more may be waiting.
@@ -376,7 +391,7 @@ export class Dispatcher {
     for (const item of claimed) {
       this.queued.push(item);
       const { rateLimit } = item.endpoint;
-      if (rateLimit !== null && rateLimit > 0) this.schedule(Math.ceil(1000 / rateLimit));
+      if (rateLimit !== null && rateLimit > 0) this.wakeLater(Math.ceil(1000 / rateLimit));
     }
     // The attempts of this write end right after this; their slots then start these. A full
     // claim means more may be waiting.
@@ -511,6 +526,11 @@ export class Dispatcher {
       });
     }
     this.emit(result, attempt, success, next.status);
+    // A rate-limited endpoint's next delivery may be claimed 1000 / rate ms after this one
+    // started: come back for it then (plus a millisecond, so the storage agrees).
+    if (endpoint.rateLimit !== null && endpoint.rateLimit > 0 && this.running) {
+      this.wakeLater(Math.max(0, startedAt + Math.ceil(1000 / endpoint.rateLimit) - context.now()) + 1);
+    }
   }
 
   /** Decrypts a stored secret (cached; the cache is bounded). */
