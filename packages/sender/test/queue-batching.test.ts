@@ -230,6 +230,20 @@ describe('batched queue', () => {
     expect((await hooksSender.attempts.list({ limit: 100 })).items).toHaveLength(40);
   });
 
+  it('comes back for a rate-limited endpoint as soon as its next delivery is allowed, without waiting for the poll', async () => {
+    const storage = createSqliteStorage({ filename: ':memory:' });
+    cleanups.push(() => storage.close());
+    const target = await receiver();
+    // A poll interval no test would wait for: only the dispatcher's own wake-ups can deliver these.
+    const hooksSender = sender({ storage, dispatcher: { pollIntervalMs: 600_000, timeoutMs: 2_000, leaseMs: 10_000 } });
+    const { endpoint } = await hooksSender.endpoints.create({ tenant: 'acme', url: target.url, rateLimit: 50 });
+    await hooksSender.sendMany(Array.from({ length: 4 }, (_, index) => ({ tenant: 'acme', type: 'registrant.created' as const, data: registrantData(index) })));
+    hooksSender.start();
+    await waitFor(() => target.requests.length === 4, 'four requests');
+    const started = (await hooksSender.attempts.list({ endpointId: endpoint.id, limit: 10 })).items.map((attempt) => attempt.startedAt.getTime()).sort((a, b) => a - b);
+    for (let index = 1; index < started.length; index++) expect((started[index] as number) - (started[index - 1] as number)).toBeGreaterThanOrEqual(20);
+  });
+
   it('gives prefetched deliveries back at stop(), keeping only the attempts in flight', async () => {
     const storage = createSqliteStorage({ filename: ':memory:' });
     cleanups.push(() => storage.close());
