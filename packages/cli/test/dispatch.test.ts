@@ -26,12 +26,13 @@ afterAll(async () => {
   await pool.end();
 });
 
-const LOCAL = ['--allow-http', '--allow-private-networks'];
+const LOCAL = ['--allow-http', '--allow', 'loopback'];
+const LOOPBACK_POLICY = { allowHttp: true, allow: ['loopback'] };
 let files = 0;
 
 /** Stores an endpoint pointing at `url` and `count` messages for it, as the web process of an app would, then closes. */
 async function seed(storage: Storage, url: string, count: number, encryption?: { keys: Record<string, string>; current: string }) {
-  const sender = createSender({ catalog, storage, urlPolicy: { allowHttp: true, allowPrivateNetworks: true }, logger: silentLogger, ...(encryption ? { encryption } : {}) });
+  const sender = createSender({ catalog, storage, urlPolicy: LOOPBACK_POLICY, logger: silentLogger, ...(encryption ? { encryption } : {}) });
   const { endpoint, secret } = await sender.endpoints.create({ tenant: 'acme', url });
   const messageIds: string[] = [];
   for (let index = 0; index < count; index++) {
@@ -203,28 +204,146 @@ describe('hooks dispatch on SQLite', () => {
     }
   });
 
-  test('reports an endpoint disabled by a 410 answer, with its custom header values redacted', async () => {
-    const gone = await startHeldServer();
-    gone.release(410);
+  /** A SQLite file with one endpoint (custom header: a credential of the receiver) that answers 410, disabling it, and a message for it. */
+  async function seedGoneEndpoint(gone: { url: string }) {
     const file = sqliteFile();
     const storage = createSqliteStorage({ filename: file });
-    const sender = createSender({ catalog, storage, urlPolicy: { allowHttp: true, allowPrivateNetworks: true }, logger: silentLogger });
+    const sender = createSender({ catalog, storage, urlPolicy: LOOPBACK_POLICY, logger: silentLogger });
     const { endpoint } = await sender.endpoints.create({ tenant: 'acme', url: gone.url, headers: { authorization: 'Bearer receiver-token-123' } });
     await sender.send({ tenant: 'acme', type: 'session.ended', data: { sessionId: 'ses_1', attendees: 1 } });
     await sender.close();
     await storage.close();
+    return { file, endpoint };
+  }
+
+  /** The `endpoint.disabled` notifications that the app's own process (a sender with a listener, as in docs/deploying.md) is handed from `file` now. */
+  async function notificationsForTheApp(file: string): Promise<Array<{ notificationId: string; endpointId: string; reason: string }>> {
+    const storage = createSqliteStorage({ filename: file });
+    const sender = createSender({ catalog, storage, urlPolicy: LOOPBACK_POLICY, logger: silentLogger });
+    const received: Array<{ notificationId: string; endpointId: string; reason: string }> = [];
+    sender.on('endpoint.disabled', ({ notificationId, endpoint, reason }) => {
+      received.push({ notificationId, endpointId: endpoint.id, reason });
+    });
+    try {
+      await sender.drain();
+    } finally {
+      await sender.close();
+      await storage.close();
+    }
+    return received;
+  }
+
+  test('without --take-notifications, the owner notifications stay for the listener of the app, and the disablement is logged', async () => {
+    const gone = await startHeldServer();
+    gone.release(410);
+    const { file, endpoint } = await seedGoneEndpoint(gone);
     try {
       const child = startCli(['dispatch', '--database', file, ...LOCAL, '--json']);
+      await waitForOutput(child, (output) => output.stdout.includes('"attempt.finished"') && output.stderr.includes('Endpoint disabled'));
+      // While the worker runs, the app's process (listening, dispatching) is handed the notification.
+      const received = await notificationsForTheApp(file);
+      child.kill('SIGTERM');
+      const run = await exited(child);
+      expect(run.code).toBe(0);
+      expect(received).toEqual([{ notificationId: expect.stringMatching(/^ntf_/), endpointId: endpoint.id, reason: 'gone' }]);
+      expect(jsonLines(run.stdout)[0]).toMatchObject({ event: 'started', takesNotifications: false });
+      expect(jsonLines(run.stdout).map((line) => line.event)).not.toContain('endpoint.disabled');
+      expect(run.stderr).toMatch(new RegExp(`warning: Endpoint disabled: .*endpointId=${endpoint.id} tenant=acme reason=gone`));
+      expect(run.stderr).toContain('owner notifications are left to the listeners of your own processes');
+      expect(run.stderr).not.toContain('receiver-token-123');
+    } finally {
+      await gone.close();
+    }
+  });
+
+  test('--take-notifications takes them: one JSON line each, custom header values redacted, and the app is not handed them again', async () => {
+    const gone = await startHeldServer();
+    gone.release(410);
+    const { file, endpoint } = await seedGoneEndpoint(gone);
+    try {
+      const child = startCli(['dispatch', '--database', file, ...LOCAL, '--json', '--take-notifications']);
       await waitForOutput(child, (output) => output.stdout.includes('"endpoint.disabled"'));
       child.kill('SIGTERM');
       const run = await exited(child);
       expect(run.code).toBe(0);
-      const disabled = jsonLines(run.stdout).find((line) => line.event === 'endpoint.disabled');
-      expect(disabled).toMatchObject({ reason: 'gone', endpoint: { id: endpoint.id, enabled: false, headers: { authorization: '[redacted]' } } });
+      const lines = jsonLines(run.stdout);
+      expect(lines[0]).toMatchObject({ event: 'started', takesNotifications: true });
+      const disabled = lines.find((line) => line.event === 'endpoint.disabled');
+      expect(disabled).toMatchObject({ notificationId: expect.stringMatching(/^ntf_/), reason: 'gone', endpoint: { id: endpoint.id, enabled: false, headers: { authorization: '[redacted]' } } });
       expect(run.stdout).not.toContain('receiver-token-123');
+      // The worker stopped only after the hand-over was recorded: nothing is left for the app.
+      expect(await notificationsForTheApp(file)).toEqual([]);
     } finally {
       await gone.close();
     }
+  });
+
+  test('--allow takes CIDR blocks: a receiver outside them is refused (blocked_address), inside them it gets the delivery', async () => {
+    let endpointSecret = '';
+    const receiver = await startReceiver(catalog, () => endpointSecret);
+    /** A fresh SQLite file with one message for the receiver. */
+    const seeded = async () => {
+      const file = sqliteFile();
+      const storage = createSqliteStorage({ filename: file });
+      const { secret, sender } = await seed(storage, `${receiver.url}/webhooks`, 1);
+      endpointSecret = secret;
+      await sender.close();
+      await storage.close();
+      return file;
+    };
+    /** Runs a worker until its first attempt finished; returns that attempt. */
+    const firstAttempt = async (file: string, allow: string) => {
+      const child = startCli(['dispatch', '--database', file, '--allow-http', '--allow', allow, '--json']);
+      await waitForOutput(child, (output) => output.stdout.includes('"attempt.finished"'));
+      child.kill('SIGTERM');
+      const run = await exited(child);
+      expect(run.code).toBe(0);
+      return jsonLines(run.stdout).find((line) => line.event === 'attempt.finished')?.attempt;
+    };
+    try {
+      expect(await firstAttempt(await seeded(), '10.0.0.0/8,private')).toMatchObject({ success: false, errorCode: 'blocked_address' });
+      expect(receiver.requests).toEqual([]);
+      expect(await firstAttempt(await seeded(), '192.168.0.0/16, 127.0.0.0/8')).toMatchObject({ success: true, statusCode: 200 });
+      expect(receiver.statuses).toEqual([200]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  test('--allow-private-networks still works, as a deprecated alias the CLI translates (the sender gets no deprecated option)', async () => {
+    let endpointSecret = '';
+    const receiver = await startReceiver(catalog, () => endpointSecret);
+    const file = sqliteFile();
+    const storage = createSqliteStorage({ filename: file });
+    const { secret, sender } = await seed(storage, `${receiver.url}/webhooks`, 1);
+    endpointSecret = secret;
+    await sender.close();
+    await storage.close();
+    try {
+      const child = startCli(['dispatch', '--database', file, '--allow-http', '--allow-private-networks', '--verbose']);
+      await waitForOutput(child, (output) => output.stderr.includes('delivered: '));
+      child.kill('SIGTERM');
+      const run = await exited(child);
+      expect(run.code).toBe(0);
+      expect(receiver.statuses).toEqual([200]);
+      expect(run.stderr).toContain('warning: --allow-private-networks is deprecated: use --allow');
+      expect(run.stderr).not.toContain('urlPolicy.allowPrivateNetworks is deprecated');
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  test('an --allow entry that is neither a range name nor a block: exit 2 before the database is opened', async () => {
+    const run = await runCli(['dispatch', '--database', join(folder.path, 'never-opened.db'), '--allow', 'loopback,intranet', '--json']);
+    expect(run.code).toBe(2);
+    const { error } = JSON.parse(run.stdout);
+    expect(error).toMatchObject({ code: 'invalid_option', exitCode: 2 });
+    expect(error.message).toContain('--allow');
+    expect(error.message).toContain('intranet');
+    expect(error.hint).toContain('carrier-grade-nat');
+    const empty = await runCli(['dispatch', '--database', join(folder.path, 'never-opened.db'), '--allow', ',']);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('error[usage_error]');
   });
 
   test('a database file that does not exist: exit 5, nothing created', async () => {

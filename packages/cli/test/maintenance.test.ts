@@ -27,7 +27,7 @@ async function seedRetention(storage: Storage): Promise<{ recent: string[]; retr
   ok.release(200);
   failing.release(500);
   let clock = Date.now() - 40 * DAY;
-  const sender = createSender({ catalog, storage, now: () => clock, retry: { jitter: 0 }, urlPolicy: { allowHttp: true, allowPrivateNetworks: true }, logger: silentLogger });
+  const sender = createSender({ catalog, storage, now: () => clock, retry: { jitter: 0 }, urlPolicy: { allowHttp: true, allow: ['loopback'] }, logger: silentLogger });
   try {
     await sender.endpoints.create({ tenant: 'old', url: ok.url });
     await sender.endpoints.create({ tenant: 'flaky', url: failing.url });

@@ -70,7 +70,7 @@ describe('hooks replay', () => {
 
   test("re-sends an attempt exported from the admin API to the endpoint's URL, with the endpoint's headers", async () => {
     const storage = createSqliteStorage({ filename: join(folder.path, 'admin.db') });
-    const sender = createSender({ catalog, storage, urlPolicy: { allowHttp: true, allowPrivateNetworks: true }, logger: silentLogger });
+    const sender = createSender({ catalog, storage, urlPolicy: { allowHttp: true, allow: ['loopback'] }, logger: silentLogger });
     let senderOpen = true;
     try {
       const created = await sender.endpoints.create({ tenant: 'acme', url: `${receiver.url}/webhooks`, headers: { 'x-acme-team': 'sales' }, profile: 'standard' });

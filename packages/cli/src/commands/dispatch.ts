@@ -1,6 +1,6 @@
-import type { Command } from 'commander';
-import { type EventCatalog, defineEvents } from '@hooks/core';
-import type { Endpoint, Sender } from '@hooks/sender';
+import { type Command, InvalidArgumentError } from 'commander';
+import { type EventCatalog, HooksError, defineEvents } from '@hooks/core';
+import type { Endpoint, Sender, UrlPolicy } from '@hooks/sender';
 import { type OpenedStorage, DATABASE_ENV, openStorage, storageCall } from '../database';
 import { ENCRYPTION_ENV, type EncryptionKeys, resolveEncryption } from '../encryption';
 import { CliError } from '../errors';
@@ -22,7 +22,9 @@ interface DispatchOptions {
   pollInterval?: number;
   stopTimeout?: number;
   allowHttp?: boolean;
+  allow?: string[];
   allowPrivateNetworks?: boolean;
+  takeNotifications?: boolean;
   migrate: boolean;
   verbose?: boolean;
   json?: boolean;
@@ -32,6 +34,28 @@ interface DispatchOptions {
 
 /** How long closing may take after the graceful stop, before the worker exits regardless. */
 const CLOSE_GRACE_MS = 1000;
+
+/** What the deprecated `--allow-private-networks` stands for: the sender's reading of `allowPrivateNetworks: true`. */
+const LEGACY_PRIVATE_RANGES = ['loopback', 'private', 'carrier-grade-nat', 'reserved'] as const;
+
+/** `--allow loopback,10.20.0.0/16` (repeatable): the entries of `urlPolicy.allow`, checked by the sender. */
+function allowOption(value: string, previous: string[] | undefined): string[] {
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  if (entries.length === 0) throw new InvalidArgumentError('Expected range names or CIDR blocks, comma-separated, e.g. loopback or 10.20.0.0/16.');
+  return [...(previous ?? []), ...entries];
+}
+
+/** Fields of a log line as `key=value` pairs; the sender never passes secrets or payloads in them. */
+function formatFields(fields: Record<string, unknown> | undefined): string {
+  if (fields === undefined) return '';
+  const pairs = Object.entries(fields)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => `${key}=${value instanceof Error ? value.message : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)}`);
+  return pairs.length === 0 ? '' : ` (${pairs.join(' ')})`;
+}
 
 function time(): string {
   return new Date().toISOString();
@@ -68,11 +92,20 @@ export function registerDispatch(program: Command): void {
     .option('--poll-interval <duration>', 'how often the database is polled (default: 1s)', durationOption)
     .option('--stop-timeout <duration>', 'how long a graceful stop waits for attempts in flight (default: --timeout + 1s)', durationOption)
     .option('--allow-http', 'allow http:// endpoints (local development only)')
-    .option('--allow-private-networks', 'allow loopback and private addresses (local development only)')
+    .option(
+      '--allow <ranges>',
+      'non-public addresses to deliver to, comma-separated: range names (loopback, private, carrier-grade-nat, link-local, reserved, metadata) or CIDR blocks / addresses of your own networks, e.g. loopback or 10.20.0.0/16 (default: public addresses only)',
+      allowOption,
+    )
+    .option('--allow-private-networks', 'deprecated: use --allow; the same as --allow loopback,private,carrier-grade-nat,reserved')
+    .option(
+      '--take-notifications',
+      'take the owner notifications (endpoint.failing, endpoint.disabled, endpoint.recovered): print them and mark them handed over, so no listener of your own gets them (default: leave them to your processes that listen; disablements are still logged)',
+    )
     .option('--encryption-key-file <file>', `keys that decrypt endpoint secrets, "id:base64key[,…]" as in the encryption option (default: $${ENCRYPTION_ENV})`)
     .option('--no-migrate', 'fail instead of migrating a PostgreSQL schema that is behind (run `hooks migrate` in the deploy step)')
     .option('--verbose', 'log every attempt, not only failures')
-    .option('--json', 'print one JSON line per event (started, attempt.finished, endpoint.*, stopped) on standard output')
+    .option('--json', 'print one JSON line per event (started, attempt.finished, delivery.failed, endpoint.* with --take-notifications, stopped) on standard output')
     .option('--progress', 'show a running count on standard error even when it is not a terminal')
     .option('--no-progress', 'never show the running count')
     .addHelpText(
@@ -81,18 +114,45 @@ export function registerDispatch(program: Command): void {
 Examples:
   $ hooks dispatch --database ./hooks.db
   $ HOOKS_DATABASE=postgres://app@db/app hooks dispatch --schema hooks --concurrency 100 --no-migrate
-  $ hooks dispatch --database ./dev.db --allow-http --allow-private-networks --verbose`,
+  $ hooks dispatch --database ./dev.db --allow-http --allow loopback --verbose
+  $ hooks dispatch --database ./hooks.db --allow 10.20.0.0/16,fd12:3456::/48 --json --take-notifications`,
     )
     .action(async (options: DispatchOptions) => {
       const database = databaseOf(options);
+      const urlPolicy = await resolveUrlPolicy(options);
       const encryption = await resolveEncryption(options.encryptionKeyFile);
       const catalog: EventCatalog = options.catalog === undefined ? defineEvents({}) : await loadCatalog({ path: options.catalog, exportName: options.export });
       const opened = await openStorage({ database, ...(options.schema ? { schema: options.schema } : {}) }, { create: false, migrate: options.migrate });
-      await runDispatcher(opened, catalog, options, encryption);
+      await runDispatcher(opened, catalog, options, encryption, urlPolicy);
     });
 }
 
-async function runDispatcher(opened: OpenedStorage, catalog: EventCatalog, options: DispatchOptions, encryption: EncryptionKeys | undefined): Promise<void> {
+/**
+ * The sender's URL policy from `--allow-http`, `--allow` and the deprecated
+ * `--allow-private-networks`, checked before the database is opened: a mistyped range is a usage
+ * error, not a worker that refuses every endpoint.
+ */
+async function resolveUrlPolicy(options: DispatchOptions): Promise<UrlPolicy> {
+  const allow = [...(options.allow ?? [])];
+  if (options.allowPrivateNetworks === true) {
+    writeError(`${time()} warning: --allow-private-networks is deprecated: use --allow (it stands for --allow ${LEGACY_PRIVATE_RANGES.join(',')}; --allow loopback is enough on one machine).\n`);
+    for (const range of LEGACY_PRIVATE_RANGES) if (!allow.includes(range)) allow.push(range);
+  }
+  const urlPolicy: UrlPolicy = { allowHttp: options.allowHttp === true, allow };
+  const { NAMED_ADDRESS_RANGES, assertEndpointUrl } = await import('@hooks/sender');
+  try {
+    // The sender checks the policy before the URL: a public https URL passes whenever the policy is valid.
+    assertEndpointUrl('https://example.com/', urlPolicy);
+  } catch (error) {
+    if (HooksError.isInstance(error) && error.code === 'invalid_option') {
+      throw new CliError('invalid_option', `--allow: ${error.message}`, { hint: `Range names are ${NAMED_ADDRESS_RANGES.join(', ')}; blocks look like 10.20.0.0/16 or fd12::/64.`, cause: error });
+    }
+    throw error;
+  }
+  return urlPolicy;
+}
+
+async function runDispatcher(opened: OpenedStorage, catalog: EventCatalog, options: DispatchOptions, encryption: EncryptionKeys | undefined, urlPolicy: UrlPolicy): Promise<void> {
   const { createSender } = await import('@hooks/sender');
   const json = options.json === true;
   const log = (text: string) => writeError(`${time()} ${text}\n`);
@@ -103,7 +163,7 @@ async function runDispatcher(opened: OpenedStorage, catalog: EventCatalog, optio
     sender = createSender({
       catalog,
       storage: opened.storage,
-      urlPolicy: { allowHttp: options.allowHttp === true, allowPrivateNetworks: options.allowPrivateNetworks === true },
+      urlPolicy,
       dispatcher: {
         ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
         ...(options.perEndpointConcurrency === undefined ? {} : { perEndpointConcurrency: options.perEndpointConcurrency }),
@@ -113,10 +173,11 @@ async function runDispatcher(opened: OpenedStorage, catalog: EventCatalog, optio
         ...(options.stopTimeout === undefined ? {} : { stopTimeoutMs: options.stopTimeout }),
       },
       ...(encryption ? { encryption } : {}),
+      // With fields: an automatic disablement is logged with its endpoint, tenant and reason, also without --take-notifications.
       logger: {
-        info: (message) => log(message),
-        warn: (message) => log(`warning: ${message}`),
-        error: (message) => log(`error: ${message}`),
+        info: (message, fields) => log(`${message}${formatFields(fields)}`),
+        warn: (message, fields) => log(`warning: ${message}${formatFields(fields)}`),
+        error: (message, fields) => log(`error: ${message}${formatFields(fields)}`),
       },
       onError: (error) => log(`error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`),
     });
@@ -144,18 +205,23 @@ async function runDispatcher(opened: OpenedStorage, catalog: EventCatalog, optio
     showCounts();
     if (json) printJsonLine({ event: 'delivery.failed', time: time(), delivery });
   });
-  sender.on('endpoint.failing', ({ endpoint, consecutiveFailures }) => {
-    if (json) printJsonLine({ event: 'endpoint.failing', time: time(), endpoint: loggedEndpoint(endpoint), consecutiveFailures });
-    else log(`endpoint failing: ${endpoint.id} (${endpoint.url}) has failed ${consecutiveFailures} times in a row`);
-  });
-  sender.on('endpoint.disabled', ({ endpoint, reason }) => {
-    if (json) printJsonLine({ event: 'endpoint.disabled', time: time(), endpoint: loggedEndpoint(endpoint), reason });
-    else log(`endpoint disabled: ${endpoint.id} (${endpoint.url}): ${reason}`);
-  });
-  sender.on('endpoint.recovered', ({ endpoint, previousFailures }) => {
-    if (json) printJsonLine({ event: 'endpoint.recovered', time: time(), endpoint: loggedEndpoint(endpoint), previousFailures });
-    else log(`endpoint recovered: ${endpoint.id} (${endpoint.url}) after ${previousFailures} failures`);
-  });
+  // Listening TAKES the owner notifications: the sender hands each one to a single process that
+  // listens, and marks it handed over. So only on request: otherwise the app's own listener
+  // (which emails the owners) gets them, and this worker only logs disablements (above).
+  if (options.takeNotifications === true) {
+    sender.on('endpoint.failing', ({ notificationId, endpoint, consecutiveFailures }) => {
+      if (json) printJsonLine({ event: 'endpoint.failing', time: time(), notificationId, endpoint: loggedEndpoint(endpoint), consecutiveFailures });
+      else log(`endpoint failing: ${endpoint.id} (${endpoint.url}) has failed ${consecutiveFailures} times in a row`);
+    });
+    sender.on('endpoint.disabled', ({ notificationId, endpoint, reason }) => {
+      if (json) printJsonLine({ event: 'endpoint.disabled', time: time(), notificationId, endpoint: loggedEndpoint(endpoint), reason });
+      else log(`endpoint disabled: ${endpoint.id} (${endpoint.url}): ${reason}`);
+    });
+    sender.on('endpoint.recovered', ({ notificationId, endpoint, previousFailures }) => {
+      if (json) printJsonLine({ event: 'endpoint.recovered', time: time(), notificationId, endpoint: loggedEndpoint(endpoint), previousFailures });
+      else log(`endpoint recovered: ${endpoint.id} (${endpoint.url}) after ${previousFailures} failures`);
+    });
+  }
 
   let stopping = false;
   // The dispatcher's own timers do not hold the process open (a library must not); a worker must
@@ -176,8 +242,10 @@ async function runDispatcher(opened: OpenedStorage, catalog: EventCatalog, optio
   });
 
   sender.start();
-  if (json) printJsonLine({ event: 'started', time: time(), storage: opened.kind, database: opened.label, pid: process.pid });
+  const takesNotifications = options.takeNotifications === true;
+  if (json) printJsonLine({ event: 'started', time: time(), storage: opened.kind, database: opened.label, pid: process.pid, takesNotifications });
   log(`dispatching from ${opened.kind} ${opened.label} (pid ${process.pid}); SIGTERM or Ctrl-C stops gracefully`);
+  log(takesNotifications ? 'owner notifications are taken here (--take-notifications): no other listener gets them' : 'owner notifications are left to the listeners of your own processes (--take-notifications takes them here)');
 
   const signal = await stopped;
   log(`${signal}: stopping; waiting for attempts in flight`);
