@@ -2,9 +2,9 @@
  * End to end, written once for every adapter: `@hooks/sender` (memory storage, real undici
  * transport) delivers into the adapter's real server on loopback, across a secret rotation.
  */
-import { type Receiver, createMemoryIdempotencyStore, createReceiver, generateSecret } from '@hooks/core';
+import { type Receiver, createMemoryIdempotencyStore, createReceiver, generateSecret, silentLogger } from '@hooks/core';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
-import { type Sender, createMemoryStorage, createSender } from '@hooks/sender';
+import { type Sender, createSender } from '@hooks/sender';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MatrixCatalog, MatrixStartOptions, MatrixTarget } from './receiver-matrix';
 
@@ -65,7 +65,7 @@ export function senderEndToEnd(name: string, start: (options: MatrixStartOptions
 
     beforeAll(async () => {
       target = await start({ receiver, path: PATH, routes: [{ receiver, path: PATH }] });
-      sender = createSender({ catalog: broadcastEvents, storage: createMemoryStorage(), urlPolicy: { allowHttp: true, allowPrivateNetworks: true } });
+      sender = createSender({ catalog: broadcastEvents, storage: 'memory', urlPolicy: { allowHttp: true, allow: ['loopback'] }, logger: silentLogger });
       const created = await sender.endpoints.create({ tenant: 'acme', url: `${target.url}${PATH}`, events: ['registrant.created'] });
       endpointId = created.endpoint.id;
       configure([created.secret]);

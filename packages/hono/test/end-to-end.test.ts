@@ -1,6 +1,6 @@
-import { type IdempotencyStore, createMemoryIdempotencyStore } from '@hooks/core';
+import { type IdempotencyStore, createMemoryIdempotencyStore, silentLogger } from '@hooks/core';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
-import { type Sender, createMemoryStorage, createSender } from '@hooks/sender';
+import { type Sender, createSender } from '@hooks/sender';
 import { Hono } from 'hono';
 import type { MiddlewareHandler } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,7 +40,7 @@ describe('end to end: @hooks/sender → @hooks/hono', () => {
     const app = new Hono();
     app.post('/webhooks', (c, next) => route(c, next));
     target = await listen(app);
-    sender = createSender({ catalog: broadcastEvents, storage: createMemoryStorage(), urlPolicy: { allowHttp: true, allowPrivateNetworks: true }, onError: () => undefined });
+    sender = createSender({ catalog: broadcastEvents, storage: 'memory', urlPolicy: { allowHttp: true, allow: ['loopback'] }, logger: silentLogger, onError: () => undefined });
     const created = await sender.endpoints.create({ tenant: 'acme', url: `${target.url}/webhooks` });
     endpointId = created.endpoint.id;
     firstSecret = created.secret;

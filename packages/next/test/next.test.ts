@@ -2,8 +2,9 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { silentLogger } from '@hooks/core';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
-import { createMemoryStorage, createSender } from '@hooks/sender';
+import { createSender } from '@hooks/sender';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RecorderSnapshot, TEST_SECRETS } from './support/recorder';
 import { registrantCreated, remoteReceiverMatrix, signed } from './support/remote-matrix';
@@ -132,7 +133,7 @@ describe('end to end: @hooks/sender → Next.js routes', () => {
   const paths = ['/api/webhooks', '/api/webhooks-edge', '/api/legacy'];
 
   it('delivers every message once to every route, through a secret rotation', async () => {
-    const sender = createSender({ catalog: broadcastEvents, storage: createMemoryStorage(), urlPolicy: { allowHttp: true, allowPrivateNetworks: true }, onError: () => undefined });
+    const sender = createSender({ catalog: broadcastEvents, storage: 'memory', urlPolicy: { allowHttp: true, allow: ['loopback'] }, logger: silentLogger, onError: () => undefined });
     try {
       const rotate = async (endpointId: string, secret: string, overlapMs: number) => {
         const now = Date.now();
