@@ -1,6 +1,6 @@
 import { createId } from '@hooks/core/internal';
 import { SenderError } from '../errors';
-import type { EndpointEffect, PruneOptions, StoredDelivery, StoredEndpoint, StoredMessage, StoredNotification } from './types';
+import type { EndpointEffect, PruneOptions, StatsOptions, StoredDelivery, StoredEndpoint, StoredMessage, StoredNotification } from './types';
 
 /** Largest page an adapter returns. */
 export const MAX_PAGE_SIZE = 1000;
@@ -93,4 +93,19 @@ export function checkPruneOptions(options: PruneOptions): Required<PruneOptions>
     throw new SenderError('invalid_input', 'prune maxBatches must be a whole number >= 1 or Infinity.', { details: { field: 'maxBatches' } });
   }
   return { olderThan: options.olderThan, batchSize, maxBatches };
+}
+
+/** Default cap of each count of `Storage.stats`: reading 100,000 index entries stays in the milliseconds. */
+export const DEFAULT_STATS_LIMIT = 100_000;
+
+/** Checks the arguments of `Storage.stats`; shared so every adapter answers bad input alike. Returns the count cap. */
+export function checkStatsInput(now: number, options: StatsOptions | undefined): number {
+  if (typeof now !== 'number' || !Number.isFinite(now)) {
+    throw new SenderError('invalid_input', 'stats needs now: a time in unix milliseconds.', { details: { field: 'now' } });
+  }
+  const limit = options?.limit ?? DEFAULT_STATS_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000_000) {
+    throw new SenderError('invalid_input', 'stats limit must be a whole number from 1 to 1000000000.', { details: { field: 'limit' } });
+  }
+  return limit;
 }

@@ -1,6 +1,6 @@
 import { createId } from '@hooks/core/internal';
 import { SenderError } from '../errors';
-import { checkLimit, checkPruneOptions, copyDelivery, copyEndpoint, copyMessage, copyNotification, decodeCursor, encodeCursor, notificationsFor, subscribes } from './common';
+import { checkLimit, checkPruneOptions, checkStatsInput, copyDelivery, copyEndpoint, copyMessage, copyNotification, decodeCursor, encodeCursor, notificationsFor, subscribes } from './common';
 import type {
   AttemptQuery,
   ClaimInput,
@@ -21,8 +21,10 @@ import type {
   ReplaceSecretInput,
   RotateSecretInput,
   SettleNotificationInput,
+  StatsOptions,
   Storage,
   StoragePage,
+  StorageStats,
   StoredAttempt,
   StoredDelivery,
   StoredEndpoint,
@@ -563,6 +565,38 @@ export function createMemoryStorage(): Storage {
       row.leaseOwner = null;
       row.dueAt = input.delivered ? null : (input.retryAt ?? input.now);
       return true;
+    },
+
+    async stats(now: number, options?: StatsOptions): Promise<StorageStats> {
+      open();
+      const limit = checkStatsInput(now, options);
+      let due = 0;
+      let scheduled = 0;
+      let inFlight = 0;
+      let oldestDueAt: number | null = null;
+      // Pending and in-flight deliveries only; a test-sized queue, so a scan is fine here.
+      for (const row of active.values()) {
+        const delivery = row.value;
+        let dueAt: number;
+        if (delivery.status === 'in_flight') {
+          dueAt = delivery.leaseUntil ?? 0;
+          if (dueAt > now) {
+            inFlight++;
+            continue;
+          }
+        } else {
+          // Waiting on a disabled endpoint (parked, as the SQL adapters call it): not queued.
+          if (!endpoints.get(delivery.endpointId)?.value.enabled) continue;
+          dueAt = delivery.nextAttemptAt ?? Number.POSITIVE_INFINITY;
+          if (dueAt > now) {
+            scheduled++;
+            continue;
+          }
+        }
+        due++;
+        if (oldestDueAt === null || dueAt < oldestDueAt) oldestDueAt = dueAt;
+      }
+      return { due: Math.min(due, limit), scheduled: Math.min(scheduled, limit), inFlight: Math.min(inFlight, limit), oldestDueAt };
     },
 
     async migrate() {

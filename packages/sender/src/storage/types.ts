@@ -390,6 +390,27 @@ export interface PruneResult {
   batches: number;
 }
 
+/** Options of {@link Storage.stats}. */
+export interface StatsOptions {
+  /**
+   * Each count stops at this number (a count equal to it means "at least this many"), so a
+   * scrape reads a bounded number of index entries however large the backlog. @default 100_000
+   */
+  limit?: number | undefined;
+}
+
+/** The queue of a storage at one time, for metrics (see {@link Storage.stats}). Deliveries waiting on a disabled endpoint are in none of the counts. */
+export interface StorageStats {
+  /** Deliveries waiting for a dispatcher: `pending` ones due at or before `now`, and `in_flight` ones whose lease expired (their dispatcher died). At most `limit`. */
+  due: number;
+  /** `pending` deliveries due after `now` (retries waiting for their time). At most `limit`. */
+  scheduled: number;
+  /** Deliveries leased by a dispatcher of any process (lease not expired). At most `limit`. */
+  inFlight: number;
+  /** When the longest-waiting due delivery became due (unix milliseconds); `null` when none is due. */
+  oldestDueAt: number | null;
+}
+
 /** Input of {@link Storage.replaceSecret}. */
 export interface ReplaceSecretInput {
   /** The endpoint. */
@@ -600,6 +621,16 @@ export interface Storage {
   migrate(): Promise<void>;
   /** Retention: deletes old finished messages with their deliveries and attempts, and old delivered notifications, in short batches. */
   prune(options: PruneOptions): Promise<PruneResult>;
+
+  // ---- metrics -------------------------------------------------------------------------------
+
+  /**
+   * The queue at `now`, for metrics: due, scheduled and in-flight deliveries (each count capped
+   * at `limit`) and when the oldest due one became due. Cheap beside any backlog: served by the
+   * claim indexes, reading at most about `limit` index entries per count and never a table.
+   * Optional so that storages written before it still type-check; every built-in one has it.
+   */
+  stats?(now: number, options?: StatsOptions): Promise<StorageStats>;
 
   /** Releases the database; other calls fail afterwards. */
   close(): Promise<void>;

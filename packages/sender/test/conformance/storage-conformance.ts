@@ -1,6 +1,6 @@
 import { createId } from '@hooks/core/internal';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { FinishAttemptInput, NewEndpoint, Storage, StoredMessage } from '../../src/storage/types';
+import type { ClaimedDelivery, FinishAttemptInput, NewEndpoint, Storage, StoredMessage } from '../../src/storage/types';
 import { createClock, makeSender, registrantData, startReceiver } from '../support';
 
 /**
@@ -827,6 +827,66 @@ export function describeStorageConformance(name: string, makeStorage: () => Prom
         const pruned = await storage.prune({ olderThan: T0 + 1 });
         expect(pruned.notifications).toBe(1 + again.length);
         expect(await storage.prune({ olderThan: T0 + 1 })).toMatchObject({ notifications: 0 });
+      });
+    });
+
+    describe('queue stats (metrics)', () => {
+      function stats(now: number, limit?: number) {
+        if (!storage.stats) throw new Error(`${name} has no stats()`);
+        return storage.stats(now, limit === undefined ? undefined : { limit });
+      }
+
+      it('is empty on an empty storage', async () => {
+        expect(await stats(T0)).toEqual({ due: 0, scheduled: 0, inFlight: 0, oldestDueAt: null });
+      });
+
+      it('counts due, scheduled and in-flight deliveries and dates the oldest due one', async () => {
+        const first = await addEndpoint();
+        await addEndpoint();
+        await enqueue({}, T0);
+        await enqueue({}, T0 + 10);
+        // Before they are due: scheduled, nothing due.
+        expect(await stats(T0 - 1)).toEqual({ due: 0, scheduled: 4, inFlight: 0, oldestDueAt: null });
+        expect(await stats(T0 + 5)).toEqual({ due: 2, scheduled: 2, inFlight: 0, oldestDueAt: T0 });
+        expect(await stats(T0 + 10)).toEqual({ due: 4, scheduled: 0, inFlight: 0, oldestDueAt: T0 });
+
+        // Leased: in flight until the lease ends, then due again (its dispatcher died), due since the lease end.
+        const claimed = await claim(T0 + 20, { limit: 3, leaseMs: 1_000 });
+        expect(claimed).toHaveLength(3);
+        expect(await stats(T0 + 20)).toEqual({ due: 1, scheduled: 0, inFlight: 3, oldestDueAt: expect.any(Number) });
+        expect(await stats(T0 + 1_020)).toEqual({ due: 4, scheduled: 0, inFlight: 0, oldestDueAt: expect.any(Number) });
+
+        // Finished: a success leaves the queue, a failure waits for its retry, a give-up leaves it.
+        const [succeeded, retried, givenUp] = claimed as [ClaimedDelivery, ClaimedDelivery, ClaimedDelivery];
+        const finish = (item: ClaimedDelivery, success: boolean, next: FinishAttemptInput['next']) =>
+          storage.finishAttempt({ deliveryId: item.delivery.id, owner: 'worker-1', attempt: attemptOf(item.delivery, { success }), next, endpoint: { success }, now: T0 + 30 });
+        await finish(succeeded, true, { status: 'succeeded', nextAttemptAt: null });
+        await finish(retried, false, { status: 'pending', nextAttemptAt: T0 + 60_000 });
+        await finish(givenUp, false, { status: 'failed', nextAttemptAt: null });
+        const after = await stats(T0 + 40);
+        expect(after).toEqual({ due: 1, scheduled: 1, inFlight: 0, oldestDueAt: after.oldestDueAt });
+        expect([T0, T0 + 10]).toContain(after.oldestDueAt);
+        expect(await stats(T0 + 60_000)).toMatchObject({ due: 2, scheduled: 0 });
+
+        // A disabled endpoint's waiting deliveries are in none of the counts until it is enabled.
+        const waiting = (await storage.listDeliveries({ limit: 10, status: 'pending' })).items;
+        const parked = waiting.filter((delivery) => delivery.endpointId === first.id).length;
+        await storage.updateEndpoint(first.id, { enabled: false, disabledReason: 'manual' }, T0 + 50);
+        const disabled = await stats(T0 + 60_000);
+        expect(disabled.due + disabled.scheduled).toBe(2 - parked);
+        await storage.updateEndpoint(first.id, { enabled: true, disabledReason: null }, T0 + 60_000);
+        expect(await stats(T0 + 60_000)).toMatchObject({ due: 2, scheduled: 0, inFlight: 0 });
+      });
+
+      it('caps every count at limit and refuses a bad limit or time with invalid_input', async () => {
+        await addEndpoint();
+        for (let index = 0; index < 5; index++) await enqueue({}, T0 + index * 1_000);
+        await claim(T0 + 2_000, { limit: 3 });
+        expect(await stats(T0 + 2_000)).toEqual({ due: 0, scheduled: 2, inFlight: 3, oldestDueAt: null });
+        expect(await stats(T0 + 2_000, 2)).toEqual({ due: 0, scheduled: 2, inFlight: 2, oldestDueAt: null });
+        expect(await stats(T0 + 4_000, 1)).toEqual({ due: 1, scheduled: 0, inFlight: 1, oldestDueAt: T0 + 3_000 });
+        for (const limit of [0, -1, 1.5, Number.NaN]) await expect(stats(T0, limit)).rejects.toMatchObject({ code: 'invalid_input', details: { field: 'limit' } });
+        await expect(stats(Number.NaN)).rejects.toMatchObject({ code: 'invalid_input', details: { field: 'now' } });
       });
     });
 
