@@ -1,12 +1,15 @@
 import { type Logger, signHeaders } from '@hooks/core';
 import { createId } from '@hooks/core/internal';
 import { FinishQueue } from './dispatcher-finish-queue';
+import type { ErrorReporter } from './error-reporter';
 import { SenderError } from './errors';
 import type { SenderEventEmitter, SenderEvents } from './events';
+import type { AttemptOutcome, SenderMetrics } from './metrics';
 import { type ResolvedRetryOptions, decideRetry, parseRetryAfter } from './retry';
 import type { SecretBox } from './secret-box';
 import type { ClaimInput, ClaimedDelivery, FinishAttemptResult, NotificationType, Storage, StoredAttempt, StoredNotification } from './storage/types';
 import { traceHeaders } from './trace-context';
+import { type AttemptSpan, endAttemptSpan, startAttemptSpan, tracing } from './tracing';
 import { DeliveryNetworkError, type DeliveryResponse, type Transport } from './transport';
 import { toAttempt, toDelivery, toEndpoint } from './types';
 
@@ -65,8 +68,9 @@ export interface DispatcherContext {
   notifyAfter: readonly number[];
   disableAfter: number;
   emitter: SenderEventEmitter;
-  onError: (error: unknown) => void;
+  onError: ErrorReporter;
   logger: Logger;
+  metrics: SenderMetrics;
   secrets: SecretBox;
   concurrency: number;
   perEndpointConcurrency: number;
@@ -152,6 +156,11 @@ export class Dispatcher {
     return this.active.size;
   }
 
+  /** Deliveries claimed ahead, waiting for a free slot. */
+  get prefetched(): number {
+    return this.queued.length;
+  }
+
   /** Starts polling. Idempotent. */
   start(): void {
     if (this.running) return;
@@ -181,7 +190,7 @@ export class Dispatcher {
     if (unstarted.length > 0) {
       await this.context.storage
         .releaseDeliveries(this.owner, { ids: unstarted.map((item) => item.delivery.id), now: this.context.now() })
-        .catch((error: unknown) => this.context.onError(error));
+        .catch((error: unknown) => this.context.onError(error, 'release'));
     }
     if (this.active.size > 0 || this.notifying.size > 0) {
       let timeout: ReturnType<typeof setTimeout> | undefined;
@@ -197,7 +206,7 @@ export class Dispatcher {
     // Claimed with the last results after the slots were counted: give them back too.
     const late = this.queued.splice(0);
     if (late.length > 0) {
-      await this.context.storage.releaseDeliveries(this.owner, { ids: late.map((item) => item.delivery.id), now: this.context.now() }).catch((error: unknown) => this.context.onError(error));
+      await this.context.storage.releaseDeliveries(this.owner, { ids: late.map((item) => item.delivery.id), now: this.context.now() }).catch((error: unknown) => this.context.onError(error, 'release'));
     }
   }
 
@@ -279,7 +288,7 @@ export class Dispatcher {
         if ((claimed > 0 && this.lastClaimFull) || notified > 0) this.again = true;
       } while (this.again && this.running);
     } catch (error) {
-      this.context.onError(error);
+      this.context.onError(error, 'poll');
     } finally {
       this.ticking = false;
     }
@@ -383,7 +392,7 @@ export class Dispatcher {
       // stop() began meanwhile: give them back at once.
       const release: Promise<unknown> = this.context.storage
         .releaseDeliveries(this.owner, { ids: claimed.map((item) => item.delivery.id), now: this.context.now() })
-        .catch((error: unknown) => this.context.onError(error))
+        .catch((error: unknown) => this.context.onError(error, 'release'))
         .finally(() => this.releasing.delete(release));
       this.releasing.add(release);
       return;
@@ -407,7 +416,7 @@ export class Dispatcher {
         .then(() => {
           this.attemptMs = average(this.attemptMs, performance.now() - attemptStarted);
         })
-        .catch((error: unknown) => this.context.onError(error))
+        .catch((error: unknown) => this.context.onError(error, 'attempt'))
         .finally(() => {
           this.active.delete(run);
           this.finished++;
@@ -453,14 +462,19 @@ export class Dispatcher {
       attempt: number,
       eventType: message.type,
     });
+    // With tracing on, the attempt's own span (a child of the send's stored context) names the
+    // request in `traceparent`; without, the stored context is sent as it is.
+    const traced: AttemptSpan | undefined = tracing() ? startAttemptSpan(item, number) : undefined;
     // Custom headers first, so they can never replace the trace, signature or content headers.
-    const headers = { ...endpoint.headers, ...traceHeaders(message.traceContext), ...signed };
+    const headers = { ...endpoint.headers, ...(traced ? traced.headers : traceHeaders(message.traceContext)), ...signed };
+    const request = { url: endpoint.url, headers, body, timeoutMs: context.timeoutMs };
     const startedAt = context.now();
     let response: DeliveryResponse | undefined;
     let errorCode: string | null = null;
     let durationMs: number;
     try {
-      response = await context.transport.send({ url: endpoint.url, headers, body, timeoutMs: context.timeoutMs });
+      // In the attempt span's context, so an HTTP instrumentation's own span nests under it.
+      response = await (traced ? traced.span.run(() => context.transport.send(request)) : context.transport.send(request));
       durationMs = response.durationMs;
     } catch (error) {
       if (DeliveryNetworkError.isInstance(error)) {
@@ -469,12 +483,15 @@ export class Dispatcher {
       } else {
         errorCode = 'network';
         durationMs = Math.max(0, context.now() - startedAt);
-        context.onError(error);
+        context.onError(error, 'transport');
       }
     }
     // Closing gave up on this attempt: leave the lease (the delivery is retried once it expires)
     // and the storage (it may be closed) alone.
-    if (this.abandoned) return;
+    if (this.abandoned) {
+      if (traced) endAttemptSpan(traced.span, { outcome: 'abandoned', statusCode: response?.status, errorCode });
+      return;
+    }
     const finishedAt = context.now();
     const success = response !== undefined && isSuccess(response.status);
     if (response && !success) errorCode = `http_${response.status}`;
@@ -485,6 +502,9 @@ export class Dispatcher {
       if (response && (response.status === 429 || response.status === 503)) retryAfterMs = parseRetryAfter(response.headers['retry-after'], finishedAt);
       next = decideRetry({ cycleAttempts: number - delivery.retryBaseAttempts, cycleStartedAt: delivery.retryBaseAt, now: finishedAt, retryAfterMs }, context.retry);
     }
+    const outcome: AttemptOutcome = success ? 'succeeded' : next.status === 'failed' ? 'given_up' : 'failed';
+    // The span covers the request and its outcome, not the batched write of the result.
+    if (traced) endAttemptSpan(traced.span, { outcome, statusCode: response?.status, errorCode });
     const attempt: StoredAttempt = {
       id: createId('att', finishedAt),
       deliveryId: delivery.id,
@@ -517,6 +537,8 @@ export class Dispatcher {
       },
       now: finishedAt,
     });
+    // Counted once stored: an attempt whose result is lost is made again, and counted then.
+    context.metrics.recordAttempt(outcome, durationMs);
     if (result.disabled && result.endpoint) {
       context.logger.warn('Endpoint disabled: its deliveries wait until it is enabled again.', {
         endpointId: result.endpoint.id,
@@ -581,7 +603,7 @@ export class Dispatcher {
     if (claimed.length === limit) this.nextNotificationPoll = 0;
     for (const notification of claimed) {
       const run: Promise<void> = this.notify(notification)
-        .catch((error: unknown) => this.context.onError(error))
+        .catch((error: unknown) => this.context.onError(error, 'notification'))
         .finally(() => {
           this.notifying.delete(run);
           this.finished++;
@@ -612,7 +634,7 @@ export class Dispatcher {
       const wait = Math.min(NOTIFICATION_RETRY_MAX_MS, NOTIFICATION_RETRY_MS * 2 ** Math.min(20, Math.max(0, notification.attempts - 1)));
       const now = this.context.now();
       await storage.settleNotification({ id: notification.id, owner: this.owner, now, delivered: false, retryAt: now + wait, error: error instanceof Error ? error.message : String(error) });
-      this.context.onError(error);
+      this.context.onError(error, 'notification');
       return;
     }
     await storage.settleNotification({ id: notification.id, owner: this.owner, now: this.context.now(), delivered: true });

@@ -1,6 +1,11 @@
 export { createSender, DEFAULT_DATABASE_FILE, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_SECRET_OVERLAP_MS } from './sender';
 export type { AttemptListQuery, DeliveryListQuery, MessageListQuery, SendInput, SendOptions, SendResult, Sender, SenderOptions } from './sender';
 export type { TraceContext } from './trace-context';
+export type { SenderErrorSource } from './error-reporter';
+export { ATTEMPT_DURATION_BUCKETS } from './metrics';
+export type { DurationHistogram, MetricsOptions, QueueMetrics, SenderMetricsSnapshot } from './metrics';
+export { PROMETHEUS_CONTENT_TYPE, formatPrometheus } from './prometheus';
+export type { PrometheusOptions } from './prometheus';
 export type { CreateEndpointInput, EndpointSecrets, EndpointsApi, UpdateEndpointInput } from './endpoints';
 export type { DispatcherOptions, DisablementOptions } from './dispatcher';
 export { DEFAULT_MAX_AGE_MS, DEFAULT_RETRY_REPEAT_MS, DEFAULT_RETRY_SCHEDULE_MS, parseRetryAfter, retryDelay, resolveRetryOptions } from './retry';
@@ -54,8 +59,10 @@ export type {
   ReplaceSecretInput,
   RotateSecretInput,
   SettleNotificationInput,
+  StatsOptions,
   Storage,
   StoragePage,
+  StorageStats,
   StoredAttempt,
   StoredDelivery,
   StoredEndpoint,

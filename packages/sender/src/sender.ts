@@ -1,8 +1,12 @@
 import { type EventCatalog, type EventInput, type EventName, type Logger, WebhookPayloadError, createConsoleLogger, createMessageId } from '@hooks/core';
+import { loadTracing } from '@hooks/core/internal';
 import { Dispatcher, type DispatcherOptions, type DisablementOptions, envelopeBody } from './dispatcher';
 import { type EndpointsApi, checkTenant, createEndpointsApi } from './endpoints';
+import { type SenderErrorSource, createErrorReporter } from './error-reporter';
 import { SenderError } from './errors';
 import { type SenderEventListener, type SenderEventName, SenderEventEmitter } from './events';
+import { type MetricsOptions, SenderMetrics, type SenderMetricsSnapshot } from './metrics';
+import { loadOpenTelemetry } from './open-telemetry';
 import { type RetryOptions, resolveRetryOptions } from './retry';
 import { type EncryptionOptions, createSecretBox } from './secret-box';
 import { SendQueue } from './send-queue';
@@ -10,6 +14,8 @@ import { createMemoryStorage } from './storage/memory';
 import { createSqliteStorage } from './storage/sqlite';
 import type { DeliveryStatus, EnqueueInput, EnqueueResult, Storage, StoredMessage } from './storage/types';
 import { type TraceContext, storedTraceContext } from './trace-context';
+import { endSendSpan, failSpan, spanTraceContext, startSendSpan, tracing } from './tracing';
+import type { TracingSpan } from '@hooks/core/internal';
 import { type Transport, createTransport } from './transport';
 import { type Attempt, type Delivery, type Message, type Page, toAttempt, toDelivery, toMessage } from './types';
 import { type UrlPolicy, compileUrlPolicy } from './url-policy';
@@ -61,10 +67,11 @@ export interface SenderOptions<TCatalog extends EventCatalog> {
   now?: () => number;
   /**
    * Receives error objects that have nowhere else to go (a throwing event listener, a storage
-   * hiccup in the poll loop). Give it to route them yourself; without it they are logged with
-   * `logger.error`. Warnings (start-up, disablement) always go to `logger`. @default logs with logger.error
+   * hiccup in the poll loop), with where they came from. Give it to route them yourself; without
+   * it they are logged with `logger.error` (a storage outage once a minute per source, not every
+   * poll). Warnings (start-up, disablement) always go to `logger`. @default logs with logger.error
    */
-  onError?: (error: unknown) => void;
+  onError?: (error: unknown, source: SenderErrorSource) => void;
   /** Key (≥ 32 bytes) signing portal tokens; give every process serving the admin API the same one. @default a random key per process (tokens end with it) */
   portalTokenSecret?: string | Uint8Array;
 }
@@ -218,6 +225,13 @@ export interface Sender<TCatalog extends EventCatalog = EventCatalog> {
   createPortalToken(input: PortalTokenInput): PortalToken;
   /** Checks a portal token (signature and expiry on the sender's clock); throws `SenderError('unauthorized')` otherwise. */
   verifyPortalToken(token: string): PortalTokenClaims;
+  /**
+   * Counters of this process since the sender was created (messages, deliveries, attempts by
+   * outcome, an attempt duration histogram), the storage's queue (due, scheduled and in-flight
+   * deliveries, the age of the oldest due one; shared by every process on the storage) and this
+   * process's dispatcher. `formatPrometheus(await sender.metrics())` is a Prometheus scrape body.
+   */
+  metrics(options?: MetricsOptions): Promise<SenderMetricsSnapshot>;
   /** Subscribes to a sender event; returns the unsubscribe function. */
   on<TName extends SenderEventName>(name: TName, listener: SenderEventListener<TName>): () => void;
   /** Starts the dispatcher in this process. */
@@ -297,12 +311,9 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
   if (typeof logger?.warn !== 'function' || typeof logger.error !== 'function' || typeof logger.info !== 'function') {
     throw new SenderError('invalid_option', 'logger must have info, warn and error methods (pino, console and most loggers fit).');
   }
-  const onError =
-    options.onError ??
-    ((error: unknown) => {
-      // Only the name, code and message: errors here never carry secrets, but payloads are not ours to log.
-      logger.error(error instanceof Error ? `${error.name}: ${error.message}` : String(error), SenderError.isInstance(error) ? { code: error.code } : undefined);
-    });
+  if (options.onError !== undefined && typeof options.onError !== 'function') throw new SenderError('invalid_option', 'onError must be a function (error, source) => void.');
+  // Only the name, code and message are logged: errors here never carry secrets, but payloads are not ours to log.
+  const onError = createErrorReporter(logger, options.onError);
   const secretBox = createSecretBox(options.encryption);
   const retry = resolveRetryOptions(options.retry);
   const notifyAfter = [...(options.disablement?.notifyAfter ?? [5, 10, 15])];
@@ -332,8 +343,25 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
   }
   const ownsTransport = options.transport === undefined;
   const transport = options.transport ?? createTransport({ urlPolicy });
-  const emitter = new SenderEventEmitter(onError);
-  const dispatcher = new Dispatcher({
+  const emitter = new SenderEventEmitter((error) => onError(error, 'listener'));
+  const metrics: SenderMetrics = new SenderMetrics({
+    storage: storage.kind,
+    queue: (at, limit) => (typeof storage.stats === 'function' ? storage.stats(at, { limit }) : Promise.resolve(null)),
+    dispatcher: () => ({ running: dispatcher.isRunning, inFlight: dispatcher.inFlight, prefetched: dispatcher.prefetched }),
+    now,
+    onError: (error) => onError(error, 'metrics'),
+  });
+  // OpenTelemetry is an optional peer: loaded in the background, used once (and if) it is there.
+  let telemetrySettled = false;
+  const telemetryReady = Promise.all([loadTracing(), loadOpenTelemetry()]).then(() => {
+    telemetrySettled = true;
+    try {
+      metrics.bindOpenTelemetry();
+    } catch (error) {
+      onError(error, 'metrics');
+    }
+  });
+  const dispatcher: Dispatcher = new Dispatcher({
     storage,
     transport,
     now,
@@ -343,6 +371,7 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
     emitter,
     onError,
     logger,
+    metrics,
     secrets: secretBox,
     concurrency: positiveInteger(dispatcherOptions.concurrency, 50, 'dispatcher.concurrency'),
     perEndpointConcurrency: positiveInteger(dispatcherOptions.perEndpointConcurrency, 10, 'dispatcher.perEndpointConcurrency'),
@@ -424,12 +453,14 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
   }
 
   /** Validates one send input and builds the message to store. */
-  async function prepareMessage(input: unknown): Promise<StoredMessage> {
+  async function prepareMessage(input: unknown, span?: TracingSpan): Promise<StoredMessage> {
     if (typeof input !== 'object' || input === null) throw new SenderError('invalid_input', 'send needs { tenant, type, data }.');
     const fields = input as { tenant?: unknown; type?: unknown; data?: unknown; idempotencyKey?: unknown; traceContext?: unknown };
     const tenant = checkTenant(fields.tenant);
+    span?.setAttributes({ 'webhook.tenant': tenant, 'webhook.type': typeof fields.type === 'string' ? fields.type.slice(0, 128) : undefined });
     const idempotencyKey = checkText(fields.idempotencyKey, 'idempotencyKey') ?? null;
-    const traceContext = storedTraceContext(fields.traceContext);
+    // The caller's trace context as given; else, when traced, the send span's own.
+    const traceContext = storedTraceContext(fields.traceContext) ?? (span ? spanTraceContext(span) : null);
     const payload = await preparePayload(fields.type, fields.data);
     const createdAt = now();
     const message: StoredMessage = { id: createMessageId(createdAt), tenant, type: fields.type as string, payload, idempotencyKey, createdAt };
@@ -443,38 +474,82 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
   const subscribe = (storage as Storage & { subscribe?: (listener: () => void) => () => void }).subscribe;
   let unsubscribe: (() => void) | undefined;
 
+  /** Stores one message (in the span's context when traced) and counts it. */
+  async function sendOne(input: unknown, sendOptions: SendOptions | undefined, span?: TracingSpan): Promise<SendResult> {
+    const message = await prepareMessage(input, span);
+    const result = await enqueue({ message, now: message.createdAt }, sendOptions?.transaction);
+    if (result.created && result.deliveries.length > 0) wake();
+    metrics.recordSend(result.created, result.deliveries.length);
+    return { messageId: result.message.id, deliveryCount: result.deliveries.length, duplicate: !result.created };
+  }
+
+  /** Stores several messages in one transaction and counts them; with `spans`, starts a `hooks.send` span per message into it. */
+  async function sendBatch(inputs: readonly unknown[], sendOptions: SendOptions | undefined, spans?: TracingSpan[]): Promise<SendResult[]> {
+    const messages: StoredMessage[] = [];
+    for (const [index, input] of inputs.entries()) {
+      const span = spans ? startSendSpan('hooks.send', (input as { traceContext?: unknown } | null)?.traceContext) : undefined;
+      if (span) spans?.push(span);
+      try {
+        messages.push(await prepareMessage(input, span));
+      } catch (error) {
+        // Name the failing input; nothing was stored.
+        if (SenderError.isInstance(error)) throw new SenderError(error.code, `sendMany input ${index}: ${error.message}`, { cause: error, details: { ...error.details, index } });
+        throw error;
+      }
+    }
+    const results = await enqueueMany(
+      messages.map((message) => ({ message, now: message.createdAt })),
+      sendOptions?.transaction,
+    );
+    if (results.some((result) => result.created && result.deliveries.length > 0)) wake();
+    for (const result of results) metrics.recordSend(result.created, result.deliveries.length);
+    return results.map((result) => ({ messageId: result.message.id, deliveryCount: result.deliveries.length, duplicate: !result.created }));
+  }
+
   const sender: Sender<TCatalog> = {
     catalog,
     storage,
     endpoints,
 
     async send(input, sendOptions) {
-      const message = await prepareMessage(input);
-      const result = await enqueue({ message, now: message.createdAt }, sendOptions?.transaction);
-      if (result.created && result.deliveries.length > 0) wake();
-      return { messageId: result.message.id, deliveryCount: result.deliveries.length, duplicate: !result.created };
+      if (!telemetrySettled) await telemetryReady;
+      // Without a registered OpenTelemetry SDK (the usual case), no span work at all.
+      if (!tracing()) return sendOne(input, sendOptions);
+      const span = startSendSpan('hooks.send', (input as { traceContext?: unknown } | null)?.traceContext);
+      if (!span) return sendOne(input, sendOptions);
+      try {
+        const result = await span.run(() => sendOne(input, sendOptions, span));
+        endSendSpan(span, result);
+        return result;
+      } catch (error) {
+        failSpan(span, error);
+        throw error;
+      }
     },
 
     async sendMany(inputs, sendOptions) {
       if (!Array.isArray(inputs)) throw new SenderError('invalid_input', 'sendMany needs an array of { tenant, type, data }.');
       if (inputs.length > 1000) throw new SenderError('invalid_input', 'sendMany takes at most 1,000 messages per call.', { details: { count: inputs.length, limit: 1000 } });
       if (inputs.length === 0) return [];
-      const messages: StoredMessage[] = [];
-      for (const [index, input] of inputs.entries()) {
-        try {
-          messages.push(await prepareMessage(input));
-        } catch (error) {
-          // Name the failing input; nothing was stored.
-          if (SenderError.isInstance(error)) throw new SenderError(error.code, `sendMany input ${index}: ${error.message}`, { cause: error, details: { ...error.details, index } });
-          throw error;
-        }
+      if (!telemetrySettled) await telemetryReady;
+      if (!tracing()) return sendBatch(inputs, sendOptions);
+      const span = startSendSpan('hooks.send_many', undefined, { 'webhook.message_count': inputs.length });
+      if (!span) return sendBatch(inputs, sendOptions);
+      // A `hooks.send` span per message inside it: each message carries its own span's context.
+      const spans: TracingSpan[] = [];
+      try {
+        const results = await span.run(() => sendBatch(inputs, sendOptions, spans));
+        results.forEach((result, index) => {
+          const messageSpan = spans[index];
+          if (messageSpan) endSendSpan(messageSpan, result);
+        });
+        span.end();
+        return results;
+      } catch (error) {
+        for (const messageSpan of spans) failSpan(messageSpan, error);
+        failSpan(span, error);
+        throw error;
       }
-      const results = await enqueueMany(
-        messages.map((message) => ({ message, now: message.createdAt })),
-        sendOptions?.transaction,
-      );
-      if (results.some((result) => result.created && result.deliveries.length > 0)) wake();
-      return results.map((result) => ({ messageId: result.message.id, deliveryCount: result.deliveries.length, duplicate: !result.created }));
     },
 
     async sendTest(endpointId, type) {
@@ -489,14 +564,24 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
       if (type !== undefined && !catalog.has(type)) throw new SenderError('unknown_event', `Unknown event type "${String(type).slice(0, 128)}".`, { details: { field: 'type' } });
       if (chosen === undefined) throw new SenderError('invalid_input', 'The catalog has no example payload for this event type; add `example` to its definition.', { details: { field: 'type' } });
       const payload = await preparePayload(chosen, catalog.definitions[chosen]?.example);
-      const createdAt = now();
-      const message = { id: createMessageId(createdAt), tenant: endpoint.tenant, type: chosen, payload, idempotencyKey: null, createdAt };
-      checkSize(envelopeBody(message));
-      const result = await storage.enqueueMessage({ message, endpointId: endpoint.id, now: createdAt });
-      const delivery = result.deliveries[0];
-      if (!delivery) throw new SenderError('endpoint_not_found', 'No endpoint has this id.');
-      wake();
-      return { messageId: result.message.id, deliveryId: delivery.id };
+      if (!telemetrySettled) await telemetryReady;
+      const span = tracing() ? startSendSpan('hooks.send', undefined, { 'webhook.tenant': endpoint.tenant, 'webhook.type': chosen, 'webhook.test': true }) : undefined;
+      try {
+        const createdAt = now();
+        const message: StoredMessage = { id: createMessageId(createdAt), tenant: endpoint.tenant, type: chosen, payload, idempotencyKey: null, createdAt };
+        if (span) message.traceContext = spanTraceContext(span);
+        checkSize(envelopeBody(message));
+        const result = await storage.enqueueMessage({ message, endpointId: endpoint.id, now: createdAt });
+        const delivery = result.deliveries[0];
+        if (!delivery) throw new SenderError('endpoint_not_found', 'No endpoint has this id.');
+        metrics.recordSend(true, 1);
+        wake();
+        if (span) endSendSpan(span, { messageId: result.message.id, deliveryCount: 1, duplicate: false });
+        return { messageId: result.message.id, deliveryId: delivery.id };
+      } catch (error) {
+        if (span) failSpan(span, error);
+        throw error;
+      }
     },
 
     messages: {
@@ -572,6 +657,13 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
     verifyPortalToken(token) {
       return portalTokens.verify(token);
     },
+    metrics(metricsOptions) {
+      const countLimit = metricsOptions?.countLimit;
+      if (countLimit !== undefined && (!Number.isInteger(countLimit) || countLimit < 1 || countLimit > 1_000_000_000)) {
+        return Promise.reject(new SenderError('invalid_input', 'countLimit must be a whole number from 1 to 1000000000.', { details: { field: 'countLimit' } }));
+      }
+      return metrics.snapshot(metricsOptions);
+    },
     on(name, listener) {
       return emitter.on(name, listener);
     },
@@ -623,6 +715,7 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
       await dispatcher.stop();
       const abandoned = dispatcher.abandon();
       if (abandoned > 0) logger.warn('Closing with attempts still in flight after stopTimeoutMs: they are retried once their lease expires.', { attempts: abandoned });
+      metrics.close();
       if (ownsTransport) await (abandoned > 0 && transport.destroy ? transport.destroy() : transport.close());
       if (ownsStorage) await storage.close();
     },

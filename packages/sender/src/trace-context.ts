@@ -35,21 +35,30 @@ export function storedTraceContext(value: unknown): string | null {
 }
 
 /**
- * The request headers of a stored trace context; empty when there is none or it is unreadable (a
- * hand-edited row must never stop a delivery).
+ * The trace context stored with a message, read back; undefined when there is none or it is
+ * unreadable (a hand-edited row must never stop a delivery).
  */
-export function traceHeaders(stored: string | null | undefined): Record<string, string> {
-  if (typeof stored !== 'string' || stored === '') return {};
+export function readTraceContext(stored: string | null | undefined): TraceContext | undefined {
+  if (typeof stored !== 'string' || stored === '') return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(stored);
   } catch {
-    return {};
+    return undefined;
   }
-  if (parsed === null || typeof parsed !== 'object') return {};
+  if (parsed === null || typeof parsed !== 'object') return undefined;
   const { traceparent, tracestate } = parsed as Record<string, unknown>;
-  if (typeof traceparent !== 'string' || parseTraceparent(traceparent) === undefined) return {};
-  const headers: Record<string, string> = { traceparent };
-  if (typeof tracestate === 'string' && tracestate !== '' && TRACESTATE.test(tracestate)) headers.tracestate = tracestate;
+  if (typeof traceparent !== 'string' || parseTraceparent(traceparent) === undefined) return undefined;
+  const context: TraceContext = { traceparent };
+  if (typeof tracestate === 'string' && tracestate !== '' && TRACESTATE.test(tracestate)) context.tracestate = tracestate;
+  return context;
+}
+
+/** The request headers of a stored trace context; empty when there is none or it is unreadable. */
+export function traceHeaders(stored: string | null | undefined): Record<string, string> {
+  const context = readTraceContext(stored);
+  if (!context) return {};
+  const headers: Record<string, string> = { traceparent: context.traceparent };
+  if (context.tracestate !== undefined) headers.tracestate = context.tracestate;
   return headers;
 }
