@@ -89,11 +89,23 @@ function isStandardSchema(value: unknown): value is StandardSchemaV1 {
 }
 
 /**
- * Declares the events of a webhook product. Payload types are inferred per event name:
+ * Declares the events of a webhook product. Payload types are inferred per event name.
  *
+ * @typeParam TDefinitions - The definitions as written (kept literal), so that names and payload types are known.
+ * @param definitions - Each event type's name (1 to 128 letters, digits, `.`, `_`, `:` or `-`) and its definition: a Standard Schema (zod, valibot, arktype…), a description, an example.
+ * @returns The catalog: senders validate what they send with it, receivers validate and type what they get. Throws {@link ConfigurationError} (`invalid_option`) for a bad name or a missing schema.
+ *
+ * @example
  * ```ts
- * const events = defineEvents({
- *   'registrant.created': { schema: z.object({ email: z.email() }), description: 'Someone registered.' },
+ * import { defineEvents } from '@hooks/core';
+ * import { z } from 'zod';
+ *
+ * export const events = defineEvents({
+ *   'registrant.created': {
+ *     description: 'Someone registered for a broadcast.',
+ *     schema: z.object({ email: z.email(), sessionId: z.string() }),
+ *     example: { email: 'ada@example.com', sessionId: 'ses_01' },
+ *   },
  * });
  * ```
  */

@@ -24,7 +24,28 @@ export interface CreateEnvelopeOptions<TType extends string, TData> {
   timestamp?: Date | string;
 }
 
-/** Builds an envelope with a fresh id and the current time unless given. */
+/**
+ * Builds an envelope with a fresh id and the current time unless given.
+ *
+ * @param options - The event type and payload; the id and timestamp when they are already known.
+ * @returns The envelope: `{ id, type, timestamp, data }`.
+ *
+ * @example
+ * ```ts
+ * import { createEnvelope } from '@hooks/core';
+ *
+ * const envelope = createEnvelope({
+ *   type: 'registrant.created',
+ *   data: { email: 'ada@example.com', sessionId: 'ses_01' },
+ * });
+ * // {
+ * //   id: 'msg_01JD…',
+ * //   type: 'registrant.created',
+ * //   timestamp: '2026-11-23T10:00:00.000Z',
+ * //   data: { email: 'ada@example.com', sessionId: 'ses_01' },
+ * // }
+ * ```
+ */
 export function createEnvelope<TType extends string, TData>(options: CreateEnvelopeOptions<TType, TData>): WebhookEnvelope<TType, TData> {
   const timestamp = options.timestamp === undefined ? new Date() : options.timestamp;
   return {
@@ -35,7 +56,30 @@ export function createEnvelope<TType extends string, TData>(options: CreateEnvel
   };
 }
 
-/** The exact body bytes to sign and send: JSON of the envelope with its fields in a fixed order. */
+/**
+ * The exact body bytes to sign and send: JSON of the envelope with its fields in a fixed order.
+ *
+ * @param envelope - The envelope to send.
+ * @returns Its JSON text: `{"id":…,"type":…,"timestamp":…,"data":…}`. Sign and send these bytes, unchanged.
+ *
+ * @example
+ * ```ts
+ * import { createEnvelope, serializeEnvelope, sign } from '@hooks/core';
+ *
+ * const envelope = createEnvelope({
+ *   type: 'session.ended',
+ *   data: { sessionId: 'ses_01', attendees: 42 },
+ * });
+ * const body = serializeEnvelope(envelope);
+ * // '{"id":"msg_…","type":"session.ended","timestamp":"…","data":{…}}'
+ * const signature = await sign({
+ *   id: envelope.id,
+ *   timestamp: new Date(),
+ *   payload: body,
+ *   secrets: process.env.WEBHOOK_SECRET!,
+ * });
+ * ```
+ */
 export function serializeEnvelope(envelope: WebhookEnvelope): string {
   return JSON.stringify({ id: envelope.id, type: envelope.type, timestamp: envelope.timestamp, data: envelope.data });
 }

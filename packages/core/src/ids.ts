@@ -29,7 +29,20 @@ export function createId(prefix: string, now: number = Date.now()): string {
   return `${prefix}_${time}${rest}`;
 }
 
-/** A new message id, `msg_<sortable random>`. */
+/**
+ * A new message id, `msg_<sortable random>`.
+ *
+ * @param now - The creation time in milliseconds, which the id's first characters encode (default: `Date.now()`).
+ * @returns `msg_` then 26 characters: ids created later sort after earlier ones.
+ *
+ * @example
+ * ```ts
+ * import { createMessageId } from '@hooks/core';
+ *
+ * // 'msg_01JDQ8…': the X-Webhook-Id, the same on every retry of the message.
+ * const id = createMessageId();
+ * ```
+ */
 export function createMessageId(now?: number): string {
   return createId('msg', now);
 }

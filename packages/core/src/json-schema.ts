@@ -26,8 +26,25 @@ interface StandardJsonSchemaProps {
  * JSON Schema of one event's `data`: the definition's own `jsonSchema` when given, else the
  * schema library's Standard JSON Schema converter (zod 4, arktype), else null.
  *
+ * @param definition - One event's definition, from `catalog.definitions`.
+ * @param target - The JSON Schema dialect to produce (default: `'draft-2020-12'`).
+ * @returns The JSON Schema of what receivers get (the schema's output), or null when the library has no converter and the definition no `jsonSchema`. Throws {@link ConfigurationError} (`invalid_option`) when the converter fails.
+ *
+ * @example
  * ```ts
+ * import { eventJsonSchema } from '@hooks/core';
+ * import { events } from './events.js';
+ *
  * const schema = eventJsonSchema(events.definitions['registrant.created']);
+ * // {
+ * //   $schema: 'https://json-schema.org/draft/2020-12/schema',
+ * //   type: 'object',
+ * //   properties: {
+ * //     email: { type: 'string', format: 'email', … },
+ * //     sessionId: { type: 'string' },
+ * //   },
+ * //   …
+ * // }
  * ```
  */
 export function eventJsonSchema(definition: EventDefinition, target: JsonSchemaTarget = 'draft-2020-12'): Record<string, unknown> | null {
@@ -45,8 +62,19 @@ export function eventJsonSchema(definition: EventDefinition, target: JsonSchemaT
  * Every event of a catalog as a publishable reference (type, description, JSON Schema,
  * example), in declaration order.
  *
+ * @param catalog - The catalog made with {@link defineEvents}.
+ * @param target - The JSON Schema dialect of each `schema` (default: `'draft-2020-12'`).
+ * @returns One {@link EventReference} per event type, in declaration order.
+ *
+ * @example
  * ```ts
- * const reference = describeCatalog(events); // serve it, or write one schema file per event
+ * import { writeFileSync } from 'node:fs';
+ * import { describeCatalog } from '@hooks/core';
+ * import { events } from './events.js';
+ *
+ * // Publish the event reference for your customers (or serve it from a route).
+ * const reference = describeCatalog(events);
+ * writeFileSync('webhook-events.json', JSON.stringify(reference, null, 2));
  * ```
  */
 export function describeCatalog(catalog: EventCatalog, target: JsonSchemaTarget = 'draft-2020-12'): EventReference[] {

@@ -17,9 +17,21 @@ function write(method: 'warn' | 'error', prefix: string, message: string, fields
  * The default logger: quiet. `info` is dropped, `warn` and `error` go to the console with a
  * `[<name>]` prefix. Callers pass fields that never hold secrets or payloads.
  *
+ * @param name - The prefix of every line, in brackets: usually the package name.
+ * @returns A {@link Logger} whose `info` does nothing.
+ *
+ * @example
  * ```ts
- * const logger = createConsoleLogger('@hooks/sender');
- * logger.warn('No encryption key: endpoint secrets are stored in plain text.');
+ * import { createConsoleLogger, createReceiver } from '@hooks/core';
+ * import { events } from './events.js';
+ *
+ * const logger = createConsoleLogger('webhooks');
+ * logger.info('Starting.'); // dropped
+ * logger.warn('No dedupe store.', { route: '/webhooks' });
+ * // [webhooks] No dedupe store. { route: '/webhooks' }
+ *
+ * const secrets = process.env.WEBHOOK_SECRET;
+ * const receiver = createReceiver({ catalog: events, secrets, logger });
  * ```
  */
 export function createConsoleLogger(name: string): Logger {

@@ -157,6 +157,43 @@ const defaultLogger = createConsoleLogger('@hooks/core');
  * It never throws for a secret that is not set (a build without runtime secrets): requests are
  * answered `500 missing_secret` and the logger says so. A malformed secret still throws
  * `invalid_secret` here, at start-up.
+ *
+ * @typeParam TCatalog - The catalog's type, inferred from `options.catalog`: it types each handler's `event.data`.
+ * @typeParam TContext - What the caller passes to handlers beside the event (an adapter's `{ request }`, say).
+ * @param options - The catalog, the secrets (or a function that looks them up per request) and the pipeline's settings.
+ * @returns The receiver: register handlers with `on`/`onAny`, then call `handle` (bytes and headers) or `fetch` (a Fetch `Request`).
+ *
+ * @example
+ * ```ts
+ * import { createReceiver } from '@hooks/core';
+ * import { events } from './events.js';
+ *
+ * const receiver = createReceiver({ catalog: events, secrets: process.env.WEBHOOK_SECRET });
+ * receiver.on('registrant.created', async (event) => {
+ *   console.log(event.data.email); // verified, validated, typed, deduplicated
+ * });
+ *
+ * // Any Fetch runtime (Bun, Deno, Cloudflare Workers):
+ * export default { fetch: (request: Request) => receiver.fetch(request) };
+ * ```
+ *
+ * @example
+ * <!-- prelude: import { createReceiver } from '@hooks/core'; import { events } from './events.js'; const receiver = createReceiver({ catalog: events, secrets: process.env.WEBHOOK_SECRET }); -->
+ * ```ts
+ * import { createServer } from 'node:http';
+ *
+ * // Or your own server: raw bytes and headers in, status, headers and body out.
+ * createServer(async (request, response) => {
+ *   const chunks: Buffer[] = [];
+ *   for await (const chunk of request) chunks.push(chunk as Buffer);
+ *   const result = await receiver.handle({
+ *     body: Buffer.concat(chunks),
+ *     headers: request.headers,
+ *     method: request.method,
+ *   });
+ *   response.writeHead(result.status, result.headers).end(result.body);
+ * }).listen(3000);
+ * ```
  */
 export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(options: ReceiverOptions<TCatalog>): Receiver<TCatalog, TContext> {
   if (!options || typeof options.catalog?.validate !== 'function') {

@@ -52,6 +52,22 @@ function checkId(id: string): void {
 /**
  * Signs `"<id>.<timestamp>.<payload>"` with every secret and returns the signature header
  * value: `v1,<base64>` per HMAC secret and `v1a,<base64>` per Ed25519 key, space-separated.
+ *
+ * @param options - The message id, the timestamp of this attempt, the exact body bytes and the secrets (or `whsk_` keys) to sign with.
+ * @returns The value of the signature header (`X-Webhook-Signature` or `webhook-signature`). Rejects with {@link ConfigurationError} (`invalid_secret`, `unsupported_key`, `invalid_option`) for unusable input.
+ *
+ * @example
+ * ```ts
+ * import { createMessageId, generateSecret, sign } from '@hooks/core';
+ *
+ * const signature = await sign({
+ *   id: createMessageId(),
+ *   timestamp: new Date(),
+ *   payload: '{"hello":"world"}',
+ *   secrets: generateSecret(),
+ * });
+ * // 'v1,<base64 HMAC-SHA256>'; one entry per secret, space-separated, for several
+ * ```
  */
 export function sign(options: SignOptions): Promise<string> {
   // Not an async function: one HMAC secret with node:crypto (the usual case) is synchronous, and
@@ -97,7 +113,34 @@ export interface SignHeadersOptions extends SignOptions {
   eventType?: string;
 }
 
-/** Signs and returns every header of a webhook request (id, timestamp, signature, attempt, event, content type, user agent). */
+/**
+ * Signs and returns every header of a webhook request (id, timestamp, signature, attempt, event, content type, user agent).
+ *
+ * @param options - What {@link sign} takes, plus the header profile, the attempt number and the event type.
+ * @returns The request headers by lower-case name, ready for `fetch` or any HTTP client.
+ *
+ * @example
+ * ```ts
+ * import { createEnvelope, serializeEnvelope, signHeaders } from '@hooks/core';
+ *
+ * // One webhook sent by hand, e.g. to test a receiver on localhost.
+ * const envelope = createEnvelope({
+ *   type: 'registrant.created',
+ *   data: { email: 'ada@example.com', sessionId: 'ses_01' },
+ * });
+ * const body = serializeEnvelope(envelope);
+ * const headers = await signHeaders({
+ *   id: envelope.id,
+ *   timestamp: new Date(),
+ *   payload: body,
+ *   secrets: process.env.WEBHOOK_SECRET!,
+ *   eventType: envelope.type,
+ * });
+ * const url = 'http://localhost:3000/webhooks';
+ * const response = await fetch(url, { method: 'POST', headers, body });
+ * console.log(response.status, await response.text());
+ * ```
+ */
 export async function signHeaders(options: SignHeadersOptions): Promise<Record<string, string>> {
   const names = PROFILE_HEADERS[options.profile ?? 'x-webhook'];
   if (!names) throw new ConfigurationError('invalid_option', 'profile must be "x-webhook" or "standard".');
@@ -244,7 +287,27 @@ function sameMac(text: string, expected: string): boolean {
  * with {@link WebhookVerificationError} (`missing_header`, `malformed_header`,
  * `invalid_signature`, `timestamp_too_old`, `timestamp_too_new`).
  *
- * `payload` must be the raw body bytes as received, not re-serialised JSON.
+ * @param payload - The raw body bytes exactly as received (a string is taken as its UTF-8 bytes), never re-serialised JSON.
+ * @param headers - The request headers: a Fetch `Headers`, Node's `IncomingHttpHeaders` or a plain record.
+ * @param options - The secrets currently valid (several during a rotation), the tolerance and the clock.
+ * @returns The message id to dedupe on, the signed timestamp, the header profile, the attempt and the event type.
+ *
+ * @example
+ * <!-- prelude: declare const rawBody: Buffer; declare const headers: Record<string, string | string[] | undefined>; -->
+ * ```ts
+ * import { WebhookVerificationError, verify } from '@hooks/core';
+ *
+ * // rawBody: the exact bytes received. headers: the request's (Node, Fetch or a record).
+ * try {
+ *   const webhook = await verify(rawBody, headers, { secrets: process.env.WEBHOOK_SECRET! });
+ *   console.log(webhook.id, webhook.attempt); // dedupe on webhook.id
+ * } catch (error) {
+ *   if (error instanceof WebhookVerificationError) {
+ *     console.log(error.code, error.status); // 'invalid_signature' 401
+ *   }
+ *   throw error;
+ * }
+ * ```
  */
 export function verify(payload: string | Uint8Array, headers: HeadersInput, options: VerifyOptions): Promise<VerifiedWebhook> {
   // Not an async function: with node:crypto the whole check is synchronous, and skipping the

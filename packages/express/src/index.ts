@@ -59,6 +59,22 @@ export interface WebhooksMiddleware<TCatalog extends EventCatalog> extends Reque
  * `req.rawBody`, so the signature can be checked after a global body parser. That parser reads
  * the whole body before it refuses an oversized one: prefer {@link jsonParser}, or mount
  * `webhooks()` before the parser.
+ *
+ * @param request - The request being parsed; the bytes go to its `rawBody`.
+ * @param _response - The response (unused; part of the `verify` signature).
+ * @param buffer - The body bytes the parser read.
+ *
+ * @example
+ * ```ts
+ * import { rawBodySaver, webhooks } from '@hooks/express';
+ * import express from 'express';
+ * import { events } from './events.js';
+ *
+ * const app = express();
+ * // An app-wide parser that keeps the signed bytes on req.rawBody.
+ * app.use(express.json({ verify: rawBodySaver }));
+ * app.post('/webhooks', webhooks({ catalog: events, secrets: process.env.WEBHOOK_SECRET }));
+ * ```
  */
 export function rawBodySaver(request: IncomingMessage, _response: ServerResponse, buffer: Buffer): void {
   (request as Request).rawBody = buffer;
@@ -68,9 +84,81 @@ export function rawBodySaver(request: IncomingMessage, _response: ServerResponse
  * Express middleware that verifies, deduplicates, validates and dispatches signed webhooks:
  * `app.post('/webhooks', webhooks({ catalog, secrets }).on('registrant.created', handler))`.
  * Pass a receiver made with `createReceiver()` instead of options to share one.
+ *
+ * @typeParam TCatalog - The catalog's type, inferred from `options.catalog`: it types each handler's `event.data`.
+ * @param options - The receiver options (`catalog`, `secrets`, `store`, `toleranceSeconds`, …) and `forward`.
+ * @returns The middleware; register handlers on it with `on` and `onAny`.
+ *
+ * @example
+ * ```ts
+ * import { webhooks } from '@hooks/express';
+ * import express from 'express';
+ * import { events } from './events.js';
+ *
+ * const app = express();
+ * const hooks = webhooks({ catalog: events, secrets: process.env.WEBHOOK_SECRET });
+ * hooks.on('registrant.created', async (event, { request }) => {
+ *   console.log(event.data.email, request.ip); // verified, validated, typed, deduplicated
+ * });
+ * app.post('/webhooks', hooks);
+ * app.listen(3000);
+ * ```
  */
 export function webhooks<TCatalog extends EventCatalog>(options: ExpressWebhooksOptions<TCatalog>): WebhooksMiddleware<TCatalog>;
+/**
+ * Express middleware over a receiver you made with `createReceiver<Catalog, ExpressWebhookContext>()`,
+ * whose handlers get the Express `request` and `response`.
+ *
+ * @typeParam TCatalog - The receiver's catalog type.
+ * @param receiver - The receiver; its handlers and those registered on the middleware run alike.
+ * @param settings - `forward`: call `next()` after a handled delivery instead of answering (default: answer 200).
+ * @returns The middleware; register more handlers on it with `on` and `onAny`.
+ *
+ * @example
+ * ```ts
+ * import { createReceiver } from '@hooks/core';
+ * import { type ExpressWebhookContext, webhooks } from '@hooks/express';
+ * import express from 'express';
+ * import { events } from './events.js';
+ *
+ * const secrets = process.env.WEBHOOK_SECRET;
+ * const receiver = createReceiver<typeof events, ExpressWebhookContext>({ catalog: events, secrets });
+ * receiver.on('registrant.created', async (event, { request }) => {
+ *   console.log(event.data.email, request.ip);
+ * });
+ *
+ * // With forward, a later handler answers; req.webhook holds the event.
+ * const app = express();
+ * app.post('/webhooks', webhooks(receiver, { forward: true }), (request, response) => {
+ *   response.status(202).json({ received: request.webhook?.id });
+ * });
+ * ```
+ */
 export function webhooks<TCatalog extends EventCatalog>(receiver: Receiver<TCatalog, ExpressWebhookContext>, settings?: ExpressSettings): WebhooksMiddleware<TCatalog>;
+/**
+ * Express middleware over a framework-neutral receiver (made with `createReceiver()` without a
+ * context type), e.g. one shared with a Fetch route or a queue consumer of the same app.
+ *
+ * @typeParam TCatalog - The receiver's catalog type.
+ * @param receiver - The receiver; its handlers get the event and `{ webhook }`.
+ * @param settings - `forward`: call `next()` after a handled delivery instead of answering (default: answer 200).
+ * @returns The middleware; handlers registered on it get the Express `request` and `response` too.
+ *
+ * @example
+ * ```ts
+ * import { createReceiver } from '@hooks/core';
+ * import { webhooks } from '@hooks/express';
+ * import express from 'express';
+ * import { events } from './events.js';
+ *
+ * // One receiver (one dedupe store), shared by every way in.
+ * export const receiver = createReceiver({ catalog: events, secrets: process.env.WEBHOOK_SECRET });
+ * receiver.on('session.ended', async (event) => console.log(event.data.attendees));
+ *
+ * const app = express();
+ * app.post('/webhooks', webhooks(receiver));
+ * ```
+ */
 export function webhooks<TCatalog extends EventCatalog>(receiver: Receiver<TCatalog>, settings?: ExpressSettings): WebhooksMiddleware<TCatalog>;
 export function webhooks<TCatalog extends EventCatalog>(
   options: ExpressWebhooksOptions<TCatalog> | Receiver<TCatalog, ExpressWebhookContext> | Receiver<TCatalog>,

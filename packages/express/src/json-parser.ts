@@ -33,9 +33,23 @@ function answer(response: Response, status: number, error: HooksError, close: bo
  * Bodies with a `Content-Encoding` are left unread for `webhooks()` to refuse (415) or inflate,
  * as its `inflate` option says; other content types are left alone too.
  *
+ * @param options - The size limit and which content types are parsed.
+ * @returns An Express middleware; mount it app-wide, where `express.json()` would be.
+ *
+ * @example
  * ```ts
- * app.use(jsonParser());
- * app.post('/webhooks', webhooks({ catalog, secrets: process.env.WEBHOOK_SECRET }));
+ * import { jsonParser, webhooks } from '@hooks/express';
+ * import express from 'express';
+ * import { events } from './events.js';
+ *
+ * const app = express();
+ * // Instead of express.json(): keeps the signed bytes, refuses oversized bodies early.
+ * app.use(jsonParser({ limit: 256 * 1024 }));
+ * app.post('/webhooks', webhooks({ catalog: events, secrets: process.env.WEBHOOK_SECRET }));
+ * // The rest of the app gets parsed JSON as usual.
+ * app.post('/api/orders', (request, response) => {
+ *   response.json({ received: request.body });
+ * });
  * ```
  */
 export function jsonParser(options: JsonParserOptions = {}): RequestHandler {

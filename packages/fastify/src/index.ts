@@ -72,9 +72,79 @@ class FastifyLogger implements Logger {
  * dispatches signed webhooks there:
  * `app.register(webhooks({ catalog, secrets }).on('registrant.created', handler))`.
  * It stays encapsulated: its raw-body parser applies to its own route only.
+ *
+ * @typeParam TCatalog - The catalog's type, inferred from `options.catalog`: it types each handler's `event.data`.
+ * @param options - The receiver options (`catalog`, `secrets`, `store`, `toleranceSeconds`, …) and the route's `path`.
+ * @returns The plugin, for `app.register()`; register handlers on it with `on` and `onAny`.
+ *
+ * @example
+ * ```ts
+ * import { webhooks } from '@hooks/fastify';
+ * import Fastify from 'fastify';
+ * import { events } from './events.js';
+ *
+ * const app = Fastify({ logger: true });
+ * const hooks = webhooks({ catalog: events, secrets: process.env.WEBHOOK_SECRET, path: '/webhooks' });
+ * hooks.on('registrant.created', async (event, { request }) => {
+ *   request.log.info({ id: event.id, email: event.data.email }, 'registrant created');
+ * });
+ * await app.register(hooks);
+ * await app.listen({ port: 3000 });
+ * ```
  */
 export function webhooks<TCatalog extends EventCatalog>(options: FastifyWebhooksOptions<TCatalog>): WebhooksPlugin<TCatalog>;
+/**
+ * Fastify plugin over a receiver you made with `createReceiver<Catalog, FastifyWebhookContext>()`,
+ * whose handlers get the Fastify `request` and `reply`.
+ *
+ * @typeParam TCatalog - The receiver's catalog type.
+ * @param receiver - The receiver; its handlers and those registered on the plugin run alike.
+ * @param settings - The route's `path` (default: `/webhooks`, under the `prefix` given to `register`).
+ * @returns The plugin, for `app.register()`.
+ *
+ * @example
+ * ```ts
+ * import { createReceiver } from '@hooks/core';
+ * import { type FastifyWebhookContext, webhooks } from '@hooks/fastify';
+ * import Fastify from 'fastify';
+ * import { events } from './events.js';
+ *
+ * const secrets = process.env.WEBHOOK_SECRET;
+ * const receiver = createReceiver<typeof events, FastifyWebhookContext>({ catalog: events, secrets });
+ * receiver.on('registrant.created', async (event, { request }) => {
+ *   request.log.info({ email: event.data.email }, 'registrant created');
+ * });
+ *
+ * const app = Fastify({ logger: true });
+ * // POST /v1/hooks
+ * await app.register(webhooks(receiver, { path: '/hooks' }), { prefix: '/v1' });
+ * ```
+ */
 export function webhooks<TCatalog extends EventCatalog>(receiver: Receiver<TCatalog, FastifyWebhookContext>, settings?: FastifySettings): WebhooksPlugin<TCatalog>;
+/**
+ * Fastify plugin over a framework-neutral receiver (made with `createReceiver()` without a
+ * context type), e.g. one shared with another route or framework of the same app.
+ *
+ * @typeParam TCatalog - The receiver's catalog type.
+ * @param receiver - The receiver; its handlers get the event and `{ webhook }`.
+ * @param settings - The route's `path` (default: `/webhooks`, under the `prefix` given to `register`).
+ * @returns The plugin, for `app.register()`; handlers registered on it get `request` and `reply` too.
+ *
+ * @example
+ * ```ts
+ * import { createReceiver } from '@hooks/core';
+ * import { webhooks } from '@hooks/fastify';
+ * import Fastify from 'fastify';
+ * import { events } from './events.js';
+ *
+ * // One receiver (one dedupe store), shared by every way in.
+ * export const receiver = createReceiver({ catalog: events, secrets: process.env.WEBHOOK_SECRET });
+ * receiver.on('session.ended', async (event) => console.log(event.data.attendees));
+ *
+ * const app = Fastify();
+ * await app.register(webhooks(receiver));
+ * ```
+ */
 export function webhooks<TCatalog extends EventCatalog>(receiver: Receiver<TCatalog>, settings?: FastifySettings): WebhooksPlugin<TCatalog>;
 export function webhooks<TCatalog extends EventCatalog>(
   options: FastifyWebhooksOptions<TCatalog> | Receiver<TCatalog, FastifyWebhookContext> | Receiver<TCatalog>,

@@ -54,6 +54,36 @@ export interface WebhooksMiddleware<TCatalog extends EventCatalog> extends Middl
  * Hono handler that verifies, deduplicates, validates and dispatches signed webhooks, on
  * `@hono/node-server` and every Web-standard runtime:
  * `app.post('/webhooks', webhooks({ catalog, secrets }).on('registrant.created', handler))`.
+ *
+ * @typeParam TCatalog - The catalog's type, inferred from `options.catalog` (or the receiver): it types each handler's `event.data`.
+ * @param options - The receiver options (`catalog`, `secrets`, `store`, `toleranceSeconds`, …) or `{ receiver }`, and `forward`; or a receiver made with `createReceiver()`.
+ * @returns The Hono handler; register handlers on it with `on` and `onAny`.
+ *
+ * @example
+ * ```ts
+ * import { serve } from '@hono/node-server';
+ * import { webhooks } from '@hooks/hono';
+ * import { Hono } from 'hono';
+ * import { events } from './events.js';
+ *
+ * const hooks = webhooks({ catalog: events, secrets: process.env.WEBHOOK_SECRET });
+ * hooks.on('registrant.created', async (event, { c }) => {
+ *   console.log(event.data.email, c.req.header('x-webhook-attempt'));
+ * });
+ *
+ * const app = new Hono();
+ * app.post('/webhooks', hooks);
+ * serve({ fetch: app.fetch, port: 3000 });
+ * ```
+ *
+ * @example
+ * <!-- prelude: import { webhooks } from '@hooks/hono'; import { Hono } from 'hono'; import { events } from './events.js'; -->
+ * ```ts
+ * // With forward, the next handler answers; c.var.webhook holds the verified event.
+ * const hooks = webhooks({ catalog: events, secrets: process.env.WEBHOOK_SECRET, forward: true });
+ * const app = new Hono();
+ * app.post('/webhooks', hooks, (c) => c.json({ received: c.var.webhook.id }, 202));
+ * ```
  */
 export function webhooks<TCatalog extends EventCatalog>(
   options: HonoWebhooksOptions<TCatalog> | Receiver<TCatalog, HonoWebhookContext> | Receiver<TCatalog>,

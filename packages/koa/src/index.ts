@@ -52,9 +52,83 @@ export interface WebhooksMiddleware<TCatalog extends EventCatalog> extends Middl
  * text (a BOM stripped, invalid bytes replaced), which is not what was signed, so a request they
  * read is refused with `500 body_already_parsed` and advice. A parser that keeps the bytes as a
  * `Buffer` on `ctx.request.rawBody` is fine.
+ *
+ * @typeParam TCatalog - The catalog's type, inferred from `options.catalog`: it types each handler's `event.data`.
+ * @param options - The receiver options (`catalog`, `secrets`, `store`, `toleranceSeconds`, …), `path` and `forward`.
+ * @returns The middleware, for `app.use()` or a router; register handlers on it with `on` and `onAny`.
+ *
+ * @example
+ * ```ts
+ * import { webhooks } from '@hooks/koa';
+ * import Koa from 'koa';
+ * import { events } from './events.js';
+ *
+ * const app = new Koa();
+ * const hooks = webhooks({ catalog: events, secrets: process.env.WEBHOOK_SECRET, path: '/webhooks' });
+ * hooks.on('registrant.created', async (event, { ctx }) => {
+ *   console.log(event.data.email, ctx.get('x-webhook-id'));
+ * });
+ * // Before any body parser: the parser must never read a webhook request.
+ * app.use(hooks);
+ * app.listen(3000);
+ * ```
  */
 export function webhooks<TCatalog extends EventCatalog>(options: KoaWebhooksOptions<TCatalog>): WebhooksMiddleware<TCatalog>;
+/**
+ * Koa middleware over a receiver you made with `createReceiver<Catalog, KoaWebhookContext>()`,
+ * whose handlers get the Koa `ctx`.
+ *
+ * @typeParam TCatalog - The receiver's catalog type.
+ * @param receiver - The receiver; its handlers and those registered on the middleware run alike.
+ * @param settings - `path` (default: every request that reaches it) and `forward` (default: answer and stop).
+ * @returns The middleware, for `app.use()` or a router.
+ *
+ * @example
+ * ```ts
+ * import { createReceiver } from '@hooks/core';
+ * import { type KoaWebhookContext, webhooks } from '@hooks/koa';
+ * import Koa from 'koa';
+ * import { events } from './events.js';
+ *
+ * const secrets = process.env.WEBHOOK_SECRET;
+ * const receiver = createReceiver<typeof events, KoaWebhookContext>({ catalog: events, secrets });
+ * receiver.on('registrant.created', async (event, { ctx }) => {
+ *   console.log(event.data.email, ctx.ip);
+ * });
+ *
+ * const app = new Koa();
+ * app.use(webhooks(receiver, { path: '/webhooks', forward: true }));
+ * // With forward, later middleware runs after the 200 is set, with ctx.state.webhook.
+ * app.use(async (ctx) => {
+ *   if (ctx.state.webhook) console.log('handled', ctx.state.webhook.id);
+ * });
+ * ```
+ */
 export function webhooks<TCatalog extends EventCatalog>(receiver: Receiver<TCatalog, KoaWebhookContext>, settings?: KoaSettings): WebhooksMiddleware<TCatalog>;
+/**
+ * Koa middleware over a framework-neutral receiver (made with `createReceiver()` without a
+ * context type), e.g. one shared with another route or framework of the same app.
+ *
+ * @typeParam TCatalog - The receiver's catalog type.
+ * @param receiver - The receiver; its handlers get the event and `{ webhook }`.
+ * @param settings - `path` (default: every request that reaches it) and `forward` (default: answer and stop).
+ * @returns The middleware; handlers registered on it get `ctx` too.
+ *
+ * @example
+ * ```ts
+ * import { createReceiver } from '@hooks/core';
+ * import { webhooks } from '@hooks/koa';
+ * import Koa from 'koa';
+ * import { events } from './events.js';
+ *
+ * // One receiver (one dedupe store), shared by every way in.
+ * export const receiver = createReceiver({ catalog: events, secrets: process.env.WEBHOOK_SECRET });
+ * receiver.on('session.ended', async (event) => console.log(event.data.attendees));
+ *
+ * const app = new Koa();
+ * app.use(webhooks(receiver, { path: '/webhooks' }));
+ * ```
+ */
 export function webhooks<TCatalog extends EventCatalog>(receiver: Receiver<TCatalog>, settings?: KoaSettings): WebhooksMiddleware<TCatalog>;
 export function webhooks<TCatalog extends EventCatalog>(
   options: KoaWebhooksOptions<TCatalog> | Receiver<TCatalog, KoaWebhookContext> | Receiver<TCatalog>,

@@ -22,16 +22,29 @@ export interface WebhookRoute<TCatalog extends EventCatalog> {
 /**
  * An App Router route handler for signed webhooks, from receiver options or a receiver made
  * with `createReceiver()`. It imports nothing from Node, so it runs on the `nodejs` and `edge`
- * runtimes:
- *
- * ```ts
- * export const POST = webhookHandler({ catalog, secrets: process.env.WEBHOOK_SECRET })
- *   .on('registrant.created', async (event) => { … });
- * ```
+ * runtimes.
  *
  * Creating the route never throws for a secret that is not set: `next build` evaluates route
  * modules, usually without runtime secrets. Requests are then answered `500 missing_secret`, with
  * a log line, until the server runs with the secret.
+ *
+ * @typeParam TCatalog - The catalog's type, inferred from `options.catalog` (or the receiver): it types each handler's `event.data`.
+ * @param options - The receiver options (`catalog`, `secrets`, `store`, `toleranceSeconds`, …), or a receiver made with `createReceiver()`.
+ * @returns The route handler, to export as `POST`; register handlers on it with `on` and `onAny`.
+ *
+ * @example
+ * ```ts
+ * // app/api/webhooks/route.ts
+ * import { webhookHandler } from '@hooks/next';
+ * import { events } from './events.js';
+ *
+ * export const runtime = 'nodejs'; // or 'edge'
+ *
+ * export const POST = webhookHandler({ catalog: events, secrets: process.env.WEBHOOK_SECRET });
+ * POST.on('registrant.created', async (event, { request }) => {
+ *   console.log(event.data.email, request.headers.get('x-webhook-attempt'));
+ * });
+ * ```
  */
 export function webhookHandler<TCatalog extends EventCatalog>(options: ReceiverOptions<TCatalog> | Receiver<TCatalog, AppRouteContext> | Receiver<TCatalog>): WebhookRoute<TCatalog> {
   // A receiver made without a context type works too: its handlers just ignore the request.

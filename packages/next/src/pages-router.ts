@@ -24,11 +24,26 @@ export interface PagesWebhookRoute<TCatalog extends EventCatalog> {
 
 /**
  * A Pages Router API route for signed webhooks. Next's body parser must be off, or the signed
- * bytes are gone before this runs:
+ * bytes are gone before this runs (the route then answers `500 body_already_parsed`).
  *
+ * @typeParam TCatalog - The catalog's type, inferred from `options.catalog` (or the receiver): it types each handler's `event.data`.
+ * @param options - The receiver options (`catalog`, `secrets`, `store`, `toleranceSeconds`, …), or a receiver made with `createReceiver()`.
+ * @returns The API route, to export as the module's default; register handlers on it with `on` and `onAny`.
+ *
+ * @example
  * ```ts
+ * // pages/api/webhooks.ts
+ * import { pagesWebhookHandler } from '@hooks/next';
+ * import { events } from './events.js';
+ *
+ * // Required: let the handler read the raw request stream.
  * export const config = { api: { bodyParser: false } };
- * export default pagesWebhookHandler({ catalog, secrets }).on('registrant.created', async (event) => { … });
+ *
+ * const route = pagesWebhookHandler({ catalog: events, secrets: process.env.WEBHOOK_SECRET });
+ * route.on('registrant.created', async (event, { request }) => {
+ *   console.log(event.data.email, request.headers['user-agent']);
+ * });
+ * export default route;
  * ```
  */
 export function pagesWebhookHandler<TCatalog extends EventCatalog>(options: ReceiverOptions<TCatalog> | Receiver<TCatalog, PagesRouteContext> | Receiver<TCatalog>): PagesWebhookRoute<TCatalog> {

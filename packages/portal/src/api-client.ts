@@ -93,6 +93,20 @@ async function readError(response: Response): Promise<PortalApiError> {
  * A token source for the `token-url` attribute: GETs the host's route (same-origin cookies
  * included), which answers `{ token, expiresAt }`, and keeps the token until shortly before it
  * expires.
+ *
+ * @param url - The host's route that mints a portal token for the signed-in user.
+ * @param fetchImplementation - The fetch to call it with (default: `globalThis.fetch`).
+ * @returns A token function for {@link PortalApiOptions.token}: `renew: true` fetches a new token even if the kept one has not expired. It rejects with {@link PortalApiError} (`token_unavailable`) when the route fails.
+ *
+ * @example
+ * ```ts
+ * import { PortalApi, type PortalSession, tokenFromUrl } from '@hooks/portal';
+ *
+ * // The admin API from your own page, with the token route of <hooks-portal>.
+ * const token = tokenFromUrl('/api/webhooks-token');
+ * const api = new PortalApi({ apiBase: '/api/webhooks', token });
+ * const session = await api.request<PortalSession>('GET', '/session');
+ * ```
  */
 export function tokenFromUrl(url: string, fetchImplementation: typeof fetch = globalThis.fetch): (renew: boolean) => Promise<string | null> {
   let cached: { token: string; renewAt: number } | undefined;

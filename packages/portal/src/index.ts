@@ -11,7 +11,22 @@ export type { DeliveryStatus, PortalAttempt, PortalAttemptRequest, PortalDeliver
 /** The tag name the element registers under. */
 export const HOOKS_PORTAL_TAG = 'hooks-portal';
 
-/** Registers `<hooks-portal>` (importing this module does it already); safe to call twice and on a server without a DOM. */
+/**
+ * Registers `<hooks-portal>` (importing this module does it already); safe to call twice and on a server without a DOM.
+ *
+ * @param tagName - The custom element name to register it under, e.g. to match your design system's prefix (default: `hooks-portal`).
+ *
+ * @example
+ * ```ts
+ * import { defineHooksPortal } from '@hooks/portal';
+ *
+ * defineHooksPortal('acme-webhooks'); // <hooks-portal> is registered too, on import
+ * const portal = document.createElement('acme-webhooks');
+ * portal.setAttribute('api-base', '/api/webhooks');
+ * portal.setAttribute('token-url', '/api/webhooks-token');
+ * document.querySelector('#settings')?.append(portal);
+ * ```
+ */
 export function defineHooksPortal(tagName: string = HOOKS_PORTAL_TAG): void {
   if (typeof customElements === 'undefined' || customElements.get(tagName)) return;
   customElements.define(tagName, tagName === HOOKS_PORTAL_TAG ? HooksPortal : class extends HooksPortal {});

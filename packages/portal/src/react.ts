@@ -31,8 +31,22 @@ export interface HooksPortalProps {
  * `<hooks-portal>` for React: attributes as props, `messages` set as a property, and the error
  * event as `onError`.
  *
+ * @param props - The element's attributes and properties.
+ * @returns The `<hooks-portal>` element.
+ *
+ * @example
  * ```tsx
- * <HooksPortal apiBase="/api/webhooks" tokenUrl="/api/webhooks-token" />
+ * import { HooksPortal } from '@hooks/portal/react';
+ *
+ * export function WebhookSettings() {
+ *   return (
+ *     <HooksPortal
+ *       apiBase="/api/webhooks"
+ *       tokenUrl="/api/webhooks-token"
+ *       onError={(detail) => console.error(detail.code)}
+ *     />
+ *   );
+ * }
  * ```
  */
 export function HooksPortal(props: HooksPortalProps): ReactElement {

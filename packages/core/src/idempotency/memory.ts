@@ -17,6 +17,20 @@ interface Entry {
 /**
  * An in-process store bounded by count (LRU) and time (TTL). Right for a single receiver
  * process; use the Redis store when several processes receive the same webhooks.
+ *
+ * @param options - How many ids to keep, and a clock for tests.
+ * @returns The store, for the receiver's `store` option; `size` counts the ids it holds. Throws {@link ConfigurationError} (`invalid_option`) for a bad `maxEntries`.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryIdempotencyStore, createReceiver } from '@hooks/core';
+ * import { events } from './events.js';
+ *
+ * // Remember the last 10,000 handled ids (the default store keeps 100,000).
+ * const store = createMemoryIdempotencyStore({ maxEntries: 10_000 });
+ * const secrets = process.env.WEBHOOK_SECRET;
+ * const receiver = createReceiver({ catalog: events, secrets, store });
+ * ```
  */
 export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = {}): IdempotencyStore & {
   /** Number of ids currently held (claimed or completed, expired ones not yet evicted included). */

@@ -36,7 +36,24 @@ return 'in_flight'`;
 // Release only an unfinished claim; a completed id stays completed.
 const RELEASE = `if redis.call('GET', KEYS[1]) == 'in_flight' then return redis.call('DEL', KEYS[1]) end return 0`;
 
-/** A store shared by every receiver process, on Redis (`SET NX PX`), for horizontally scaled receivers. */
+/**
+ * A store shared by every receiver process, on Redis (`SET NX PX`), for horizontally scaled receivers.
+ *
+ * @param options - A connected client (ioredis fits as is) and the key prefix.
+ * @returns The store, for the receiver's `store` option. Throws {@link ConfigurationError} (`invalid_option`) when the client has no `set` and `eval`.
+ *
+ * @example
+ * ```ts
+ * import { createReceiver, createRedisIdempotencyStore } from '@hooks/core';
+ * import { Redis } from 'ioredis';
+ * import { events } from './events.js';
+ *
+ * // Every process of the receiver dedupes in the same place: a retry is handled once.
+ * const store = createRedisIdempotencyStore({ client: new Redis(process.env.REDIS_URL!) });
+ * const secrets = process.env.WEBHOOK_SECRET;
+ * const receiver = createReceiver({ catalog: events, secrets, store });
+ * ```
+ */
 export function createRedisIdempotencyStore(options: RedisIdempotencyStoreOptions): IdempotencyStore {
   if (!options?.client || typeof options.client.eval !== 'function' || typeof options.client.set !== 'function') {
     throw new ConfigurationError('invalid_option', 'createRedisIdempotencyStore needs a Redis client with set() and eval() (ioredis).');
