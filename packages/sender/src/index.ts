@@ -31,6 +31,7 @@ export type {
   PostgresQueryable,
   PostgresStorage,
   PostgresStorageOptions,
+  PostgresSubscribeOptions,
 } from './storage/postgres';
 export { POSTGRES_MIGRATIONS } from './storage/postgres-migrations';
 export type { PostgresMigration } from './storage/postgres-migrations';

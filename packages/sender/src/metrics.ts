@@ -150,6 +150,8 @@ export class SenderMetrics {
 
   /** The counters, the storage's queue and the dispatcher, now. */
   async snapshot(options: MetricsOptions = {}): Promise<SenderMetricsSnapshot> {
+    // A MeterProvider registered after the sender was created is picked up here too.
+    if (!this.histogram && this.nextProviderCheck !== Number.POSITIVE_INFINITY) this.bindOpenTelemetry();
     const countLimit = options.countLimit ?? 100_000;
     const now = this.source.now();
     let queue: QueueMetrics | null = null;

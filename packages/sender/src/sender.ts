@@ -471,7 +471,7 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
 
   // Storage that can tell when any process stored work (PostgreSQL LISTEN/NOTIFY) wakes the
   // dispatcher at once; the poll timer stays as the safety net.
-  const subscribe = (storage as Storage & { subscribe?: (listener: () => void) => () => void }).subscribe;
+  const subscribe = (storage as Storage & { subscribe?: (listener: () => void, options?: { onError?: (error: unknown) => void }) => () => void }).subscribe;
   let unsubscribe: (() => void) | undefined;
 
   /** Stores one message (in the span's context when traced) and counts it. */
@@ -668,8 +668,9 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
       return emitter.on(name, listener);
     },
     start() {
+      if (telemetrySettled) metrics.bindOpenTelemetry();
       dispatcher.start();
-      if (subscribe && !unsubscribe) unsubscribe = subscribe.call(storage, wake);
+      if (subscribe && !unsubscribe) unsubscribe = subscribe.call(storage, wake, { onError: (error: unknown) => onError(error, 'wake-up') });
     },
     stop() {
       unsubscribe?.();

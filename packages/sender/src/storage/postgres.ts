@@ -67,6 +67,12 @@ export interface PostgresEnqueueOptions {
   transaction?: PostgresQueryable | undefined;
 }
 
+/** Options of {@link PostgresStorage.subscribe}. */
+export interface PostgresSubscribeOptions {
+  /** Called with a `SenderError('storage_error')` each time the LISTEN connection fails or cannot be opened; it reconnects by itself. @default none */
+  onError?: ((error: unknown) => void) | undefined;
+}
+
 /** The PostgreSQL storage: a {@link Storage} plus migrations, the transactional outbox, wake-ups and retention. */
 export interface PostgresStorage extends Storage {
   /** Always `postgres`. */
@@ -82,9 +88,10 @@ export interface PostgresStorage extends Storage {
   /**
    * Calls `listener` soon after any process (this one included) stores due work: a new message,
    * a retried or recovered delivery. Backed by LISTEN/NOTIFY on one held connection. Returns
-   * the function that unsubscribes.
+   * the function that unsubscribes. `onError` hears when that connection fails (the listener is
+   * then only called again once it is back: poll meanwhile).
    */
-  subscribe(listener: () => void): () => void;
+  subscribe(listener: () => void, options?: PostgresSubscribeOptions): () => void;
   /** Retention: deletes old finished messages with their deliveries and attempts, in short batches. */
   prune(options: PruneOptions): Promise<PruneResult>;
 }
@@ -544,10 +551,12 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
       return { items: rows.map(toAttempt), nextCursor };
     },
 
-    subscribe(listenerFunction: () => void) {
+    subscribe(listenerFunction: () => void, subscribeOptions?: PostgresSubscribeOptions) {
       if (typeof listenerFunction !== 'function') throw new SenderError('invalid_option', 'subscribe needs a listener function.');
       if (closed) throw new SenderError('storage_error', 'The storage is closed.');
-      return listener.subscribe(listenerFunction);
+      const onError = subscribeOptions?.onError;
+      if (onError !== undefined && typeof onError !== 'function') throw new SenderError('invalid_option', 'subscribe onError must be a function.');
+      return listener.subscribe(listenerFunction, onError);
     },
 
     async prune(pruneOptions: PruneOptions): Promise<PruneResult> {

@@ -1,3 +1,4 @@
+import { SenderError } from '../../errors';
 import type { PostgresPool, PostgresPoolClient } from './client';
 
 /** What {@link createListener} needs. */
@@ -12,8 +13,8 @@ export interface ListenerOptions {
 
 /** One held connection in LISTEN, shared by every subscriber of a storage; reconnects after errors. */
 export interface Listener {
-  /** Adds a subscriber; returns the function that removes it. */
-  subscribe(listener: () => void): () => void;
+  /** Adds a subscriber (and what to tell when the connection fails); returns the function that removes it. */
+  subscribe(listener: () => void, onError?: (error: unknown) => void): () => void;
   /** Lets go of the connection and every subscriber. */
   close(): Promise<void>;
 }
@@ -22,6 +23,7 @@ export interface Listener {
 export function createListener(options: ListenerOptions): Listener {
   const { pool, channel } = options;
   const listeners = new Set<() => void>();
+  const errorHandlers = new Map<() => void, (error: unknown) => void>();
   let listenClient: PostgresPoolClient | undefined;
   let listenStarting = false;
   let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -36,6 +38,20 @@ export function createListener(options: ListenerOptions): Listener {
     }
   }
 
+  /** Tells the subscribers that want to know: they fall back to polling until the connection is back. */
+  function failed(error: unknown): void {
+    if (options.isClosed()) return;
+    const reason = error instanceof Error ? error.message : String(error);
+    const report = new SenderError('storage_error', `The PostgreSQL wake-up connection (LISTEN ${channel}) failed: ${reason}. Polling until it is back.`, { cause: error });
+    for (const handler of [...errorHandlers.values()]) {
+      try {
+        handler(report);
+      } catch {
+        // A throwing handler must not stop the others or the reconnection.
+      }
+    }
+  }
+
   async function startListening(): Promise<void> {
     if (listenClient || listenStarting || options.isClosed() || listeners.size === 0) return;
     listenStarting = true;
@@ -45,17 +61,21 @@ export function createListener(options: ListenerOptions): Listener {
       client.on('notification', (notification) => {
         if (notification.channel === channel) wake();
       });
-      client.on('error', () => void dropListener(true));
+      client.on('error', (error: unknown) => {
+        failed(error);
+        void dropListener(true);
+      });
       await client.query(`LISTEN "${channel}"`);
       listenClient = client;
       // Work may have arrived while we were not listening.
       wake();
       if (options.isClosed() || listeners.size === 0) await dropListener(false);
-    } catch {
+    } catch (error) {
       if (client) {
         client.removeAllListeners('notification');
         client.release(true);
       }
+      failed(error);
       scheduleReconnect();
     } finally {
       listenStarting = false;
@@ -93,16 +113,19 @@ export function createListener(options: ListenerOptions): Listener {
   }
 
   return {
-    subscribe(listener: () => void) {
+    subscribe(listener: () => void, onError?: (error: unknown) => void) {
       listeners.add(listener);
+      if (onError) errorHandlers.set(listener, onError);
       void startListening();
       return () => {
         listeners.delete(listener);
+        errorHandlers.delete(listener);
         if (listeners.size === 0) void dropListener(false);
       };
     },
     async close() {
       listeners.clear();
+      errorHandlers.clear();
       if (reconnectTimer) clearTimeout(reconnectTimer);
       await dropListener(false);
     },
