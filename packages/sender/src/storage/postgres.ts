@@ -97,6 +97,21 @@ export interface PostgresStorage extends Storage {
 }
 
 
+/**
+ * `Storage.stats` in PostgreSQL for the quoted schema `S` (parameters: now, limit): one statement,
+ * one snapshot. Every count reads at most `limit` entries of a partial index (index-only scans,
+ * never the table), so a scrape costs the same beside millions of waiting deliveries. Leased
+ * deliveries (few: the dispatchers' concurrency) sit in the claim index at their lease end
+ * (due_at > now): they are counted apart, in full, and taken out of "later".
+ */
+export function postgresStatsQuery(S: string): string {
+  return `SELECT f.n AS in_flight,
+    (SELECT count(*) FROM (SELECT 1 FROM ${S}.deliveries WHERE due_at IS NOT NULL AND due_at <= $1 LIMIT $2) d) AS due,
+    (SELECT count(*) FROM (SELECT 1 FROM ${S}.deliveries WHERE due_at IS NOT NULL AND due_at > $1 LIMIT $2 + f.n) l) AS later,
+    (SELECT min(due_at) FROM ${S}.deliveries WHERE due_at IS NOT NULL) AS oldest
+  FROM (SELECT count(*) AS n FROM ${S}.deliveries WHERE status = 'in_flight' AND lease_until > $1) f`;
+}
+
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,47}$/;
 
 function endpointValues(endpoint: StoredEndpoint): unknown[] {
@@ -596,19 +611,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
 
     async stats(now: number, options?: StatsOptions): Promise<StorageStats> {
       const limit = checkStatsInput(now, options);
-      // One statement (one snapshot). Every count reads at most $2 entries of a partial index
-      // (index-only scans, never the table), so a scrape costs the same beside millions of
-      // waiting deliveries. Leased deliveries (few: the dispatchers' concurrency) sit in the claim
-      // index at their lease end (due_at > now): they are counted apart, in full, and taken out
-      // of "later".
-      const [row] = await read(
-        `SELECT f.n AS in_flight,
-          (SELECT count(*) FROM (SELECT 1 FROM ${S}.deliveries WHERE due_at IS NOT NULL AND due_at <= $1 LIMIT $2) d) AS due,
-          (SELECT count(*) FROM (SELECT 1 FROM ${S}.deliveries WHERE due_at IS NOT NULL AND due_at > $1 LIMIT $2 + f.n) l) AS later,
-          (SELECT min(due_at) FROM ${S}.deliveries WHERE due_at IS NOT NULL) AS oldest
-        FROM (SELECT count(*) AS n FROM ${S}.deliveries WHERE status = 'in_flight' AND lease_until > $1) f`,
-        [now, limit],
-      );
+      const [row] = await read(postgresStatsQuery(S), [now, limit]);
       const inFlight = num(row?.in_flight);
       const oldest = numOrNull(row?.oldest);
       return { due: num(row?.due), scheduled: Math.max(0, num(row?.later) - inFlight), inFlight: Math.min(inFlight, limit), oldestDueAt: oldest !== null && oldest <= now ? oldest : null };

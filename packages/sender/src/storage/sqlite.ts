@@ -80,6 +80,19 @@ function endpointParams(endpoint: StoredEndpoint): Record<string, SqlValue> {
   };
 }
 
+/**
+ * `Storage.stats` in SQLite (parameters `@now`, `@limit`). Every count reads at most `@limit`
+ * entries of a partial index (never the table), so a scrape costs the same beside a backlog of
+ * millions. Leased deliveries (few: the dispatchers' concurrency) sit in the claim index at their
+ * lease end (due_at > now): they are counted apart, in full, and taken out of "later".
+ */
+export const SQLITE_STATS_QUERY = `SELECT
+  (SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE due_at IS NOT NULL AND due_at <= @now LIMIT @limit)) AS due,
+  (SELECT count(*) FROM deliveries WHERE status = 'in_flight' AND lease_until > @now) AS in_flight,
+  (SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE due_at IS NOT NULL AND due_at > @now
+    LIMIT @limit + (SELECT count(*) FROM deliveries WHERE status = 'in_flight' AND lease_until > @now))) AS later,
+  (SELECT min(due_at) FROM deliveries WHERE due_at IS NOT NULL) AS oldest`;
+
 /** Runs every migration newer than the recorded version, each in its own transaction. */
 function migrate(db: Database.Database, migrations: readonly SqliteMigration[]): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
@@ -220,16 +233,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
       WHERE status = 'in_flight' AND lease_owner = @owner AND id = @id`),
     requeue: db.prepare(`UPDATE deliveries SET status = 'pending', next_attempt_at = @now, due_at = @now, lease_owner = NULL, lease_until = NULL,
       retry_base_attempts = attempts, retry_base_at = @now, updated_at = @now WHERE id = @id AND status IN ('failed', 'pending')`),
-    // Metrics: every count reads at most @limit entries of a partial index (never the table), so
-    // a scrape costs the same beside a backlog of millions. Leased deliveries (few: the
-    // dispatchers' concurrency) sit in the claim index at their lease end (due_at > now): they
-    // are counted apart, in full, and taken out of "later".
-    stats: db.prepare(`SELECT
-      (SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE due_at IS NOT NULL AND due_at <= @now LIMIT @limit)) AS due,
-      (SELECT count(*) FROM deliveries WHERE status = 'in_flight' AND lease_until > @now) AS in_flight,
-      (SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE due_at IS NOT NULL AND due_at > @now
-        LIMIT @limit + (SELECT count(*) FROM deliveries WHERE status = 'in_flight' AND lease_until > @now))) AS later,
-      (SELECT min(due_at) FROM deliveries WHERE due_at IS NOT NULL) AS oldest`),
+    stats: db.prepare(SQLITE_STATS_QUERY),
     recover: db.prepare(`UPDATE deliveries SET status = 'pending', next_attempt_at = @now, due_at = @now, lease_owner = NULL, lease_until = NULL,
       retry_base_attempts = attempts, retry_base_at = @now, updated_at = @now WHERE endpoint_id = @endpointId AND status = 'failed' AND created_at >= @since`),
   };
