@@ -68,13 +68,13 @@ export function eventJsonSchema(definition: EventDefinition, target: JsonSchemaT
  *
  * @example
  * ```ts
- * import { writeFileSync } from 'node:fs';
  * import { describeCatalog } from '@hooks/core';
  * import { events } from './events.js';
  *
- * // Publish the event reference for your customers (or serve it from a route).
- * const reference = describeCatalog(events);
- * writeFileSync('webhook-events.json', JSON.stringify(reference, null, 2));
+ * // Publish the event reference for your customers, e.g. from a route of your API.
+ * export function GET(): Response {
+ *   return Response.json(describeCatalog(events));
+ * }
  * ```
  */
 export function describeCatalog(catalog: EventCatalog, target: JsonSchemaTarget = 'draft-2020-12'): EventReference[] {

@@ -178,21 +178,12 @@ const defaultLogger = createConsoleLogger('@hooks/core');
  * ```
  *
  * @example
- * <!-- prelude: import { createReceiver } from '@hooks/core'; import { events } from './events.js'; const receiver = createReceiver({ catalog: events, secrets: process.env.WEBHOOK_SECRET }); -->
+ * <!-- prelude: import { createReceiver } from '@hooks/core'; import { events } from './events.js'; const receiver = createReceiver({ catalog: events, secrets: process.env.WEBHOOK_SECRET }); declare const rawBody: Uint8Array; declare const headers: Headers; declare function reply(status: number, headers: Record<string, string>, body: string): void; -->
  * ```ts
- * import { createServer } from 'node:http';
- *
- * // Or your own server: raw bytes and headers in, status, headers and body out.
- * createServer(async (request, response) => {
- *   const chunks: Buffer[] = [];
- *   for await (const chunk of request) chunks.push(chunk as Buffer);
- *   const result = await receiver.handle({
- *     body: Buffer.concat(chunks),
- *     headers: request.headers,
- *     method: request.method,
- *   });
- *   response.writeHead(result.status, result.headers).end(result.body);
- * }).listen(3000);
+ * // Any server: the raw body bytes and the headers in; status, headers and body out.
+ * const result = await receiver.handle({ body: rawBody, headers, method: 'POST' });
+ * reply(result.status, result.headers, result.body);
+ * console.log(result.outcome); // 'handled', 'duplicate', 'in_flight', 'rejected' or 'handler_error'
  * ```
  */
 export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(options: ReceiverOptions<TCatalog>): Receiver<TCatalog, TContext> {
