@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type BroadcastEvents, broadcastEvents } from '@hooks/fixture-broadcast-events';
-import { type AdminHandler, type RetryOptions, type Sender, createAdminHandler, createSender } from '@hooks/sender';
+import { type AdminHandler, createAdminHandler, createSender, generateEncryptionKey, type RetryOptions, type Sender } from '@hooks/sender';
 
 /** The workspace the settings page manages. The demo has no login: every portal token is for this tenant. */
 export const DEMO_TENANT = 'ws_demo_broadcast';
@@ -26,12 +26,26 @@ export interface Platform {
   admin: AdminHandler;
 }
 
+/** The demo's encryption key: `HOOKS_ENCRYPTION_KEY`, else one generated once into the data folder (mode 0600). */
+function demoEncryptionKey(dataDir: string): string {
+  const fromEnvironment = process.env.HOOKS_ENCRYPTION_KEY;
+  if (fromEnvironment) return fromEnvironment;
+  const file = join(dataDir, 'encryption.key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = generateEncryptionKey();
+  writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
+  return key;
+}
+
 /** Creates the platform's sender and starts its dispatcher. */
 export function createPlatform(options: PlatformOptions): Platform {
   mkdirSync(options.dataDir, { recursive: true });
   const sender = createSender({
     catalog: broadcastEvents,
     database: join(options.dataDir, 'broadcast.db'),
+    // Endpoint secrets are encrypted at rest (AES-256-GCM). A real deployment reads the key from its
+    // secret manager (e.g. HOOKS_ENCRYPTION_KEY); the demo keeps one beside its database.
+    encryption: { keys: { k1: demoEncryptionKey(options.dataDir) }, current: 'k1' },
     // Development only: the demo's receivers listen on http://127.0.0.1. A production sender keeps
     // the default policy (https only, loopback/private/metadata addresses refused on save and at connect time).
     urlPolicy: { allowHttp: true, allow: ['loopback'] },

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,17 +159,27 @@ describe('demo server', () => {
 });
 
 describe('demo restart', () => {
-  it('keeps endpoints in SQLite and points them at the receivers’ new ports', async () => {
+  it('keeps endpoints in SQLite, their secrets encrypted, and points them at the receivers’ new ports', async () => {
     const restartDir = mkdtempSync(join(tmpdir(), 'hooks-demo-restart-'));
     try {
       const first = await startDemo({ dataDir: restartDir, next: 'route-only' });
       let endpointId: string;
+      let secret: string;
       try {
         // Created as the portal does, without metadata: the demo tags it with its receiver.
         const response = await admin(first, 'POST', '/endpoints', { url: first.urls.receivers.fastify.webhook });
-        endpointId = ((await response.json()) as { endpoint: { id: string } }).endpoint.id;
+        const created = (await response.json()) as { endpoint: { id: string }; secret: string };
+        endpointId = created.endpoint.id;
+        secret = created.secret;
       } finally {
         await first.stop();
+      }
+      expect(secret).toMatch(/^whsec_/);
+      // The key lives beside the database, readable by its owner only; the secret is in no database file.
+      expect(statSync(join(restartDir, 'encryption.key')).mode & 0o077).toBe(0);
+      const key = secret.slice('whsec_'.length);
+      for (const file of ['broadcast.db', 'broadcast.db-wal']) {
+        if (existsSync(join(restartDir, file))) expect(readFileSync(join(restartDir, file)).includes(key), file).toBe(false);
       }
       const second = await startDemo({ dataDir: restartDir, next: 'route-only' });
       try {
