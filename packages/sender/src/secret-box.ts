@@ -52,7 +52,29 @@ function decodeKey(id: string, value: unknown): Buffer {
   return bytes;
 }
 
-/** A new random key for {@link EncryptionOptions.keys}: 32 bytes as base64. */
+/**
+ * A new random key for {@link EncryptionOptions.keys}: 32 bytes from the system's secure random
+ * source, as base64 (44 characters). Generate it once, keep it in your secret store, and give the
+ * same keys to every process that creates the sender or dispatches.
+ *
+ * @returns The key, as base64 text.
+ *
+ * @example
+ * ```ts
+ * import { generateEncryptionKey } from '@hooks/sender';
+ *
+ * // Once, in a setup script: store the result as HOOKS_KEY_K1 in your secret store.
+ * console.log(generateEncryptionKey());
+ * ```
+ *
+ * @example
+ * <!-- prelude: import { events } from './events.js'; -->
+ * ```ts
+ * import { createSender } from '@hooks/sender';
+ *
+ * const sender = createSender({ catalog: events, encryption: { keys: { k1: process.env.HOOKS_KEY_K1! }, current: 'k1' } });
+ * ```
+ */
 export function generateEncryptionKey(): string {
   return randomBytes(32).toString('base64');
 }

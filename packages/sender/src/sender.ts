@@ -51,7 +51,10 @@ export interface SenderOptions<TCatalog extends EventCatalog> {
   logger?: Logger;
   /** Which endpoint URLs are allowed (checked on save and at connect time). @default {} (https, public addresses) */
   urlPolicy?: UrlPolicy;
-  /** Retry schedule, jitter and caps. @default the seed schedule, ±10 %, 3 days */
+  /**
+   * Retry schedule, jitter and caps.
+   * @default the seed schedule (12 s, 2 min 28 s, 30 min 8 s, 6 h 7 min 6 s, then every 24 h), ±10 % jitter, no attempt or age cap (an endpoint failing 20 times in a row is disabled instead)
+   */
   retry?: RetryOptions;
   /** Failure notices and the disabling threshold. @default { notifyAfter: [5, 10, 15], disableAfter: 20 } */
   disablement?: DisablementOptions;
@@ -181,6 +184,45 @@ export interface Sender<TCatalog extends EventCatalog = EventCatalog> {
   /**
    * Validates and stores a message with one delivery per matching enabled endpoint, in one
    * transaction; returns once it is durable. Concurrent calls share one transaction (group commit).
+   *
+   * @param input - The tenant, event type and payload (typed and validated by the catalog), and
+   *   optionally an idempotency key and a W3C trace context.
+   * @param options - `transaction`: a `pg` client inside the host app's `BEGIN`, to store the
+   *   message with the host's own writes (PostgreSQL storage only).
+   * @returns The message id, the deliveries created (one per enabled endpoint of the tenant that
+   *   subscribes to the type; 0 when none does) and whether the idempotency key had been used.
+   * @throws {@link SenderError} `unknown_event`, `invalid_payload` (`details.issues`),
+   *   `payload_too_large`, `invalid_input` (tenant, idempotency key), `invalid_option` (a
+   *   `transaction` on a storage other than PostgreSQL) or `storage_error`.
+   *
+   * @example
+   * <!-- prelude: import { sender } from './sender.js'; -->
+   * ```ts
+   * const { messageId, deliveryCount, duplicate } = await sender.send({
+   *   tenant: 'acme',
+   *   type: 'registrant.created',
+   *   data: { email: 'ada@example.com', sessionId: 'ses_01' },
+   *   idempotencyKey: 'registration-reg_01', // sending it again returns the first message
+   * });
+   * ```
+   *
+   * @example
+   * <!-- prelude: import pg from 'pg'; import { createPostgresStorage, createSender } from '@hooks/sender'; import { events } from './events.js'; declare const pool: pg.Pool; const sender = createSender({ catalog: events, storage: createPostgresStorage({ pool }) }); -->
+   * ```ts
+   * // Transactional outbox: the webhook is stored, and sent, only if the host's transaction commits.
+   * const client = await pool.connect();
+   * try {
+   *   await client.query('BEGIN');
+   *   await client.query('INSERT INTO registrations (email, session_id) VALUES ($1, $2)', ['ada@example.com', 'ses_01']);
+   *   await sender.send({ tenant: 'acme', type: 'registrant.created', data: { email: 'ada@example.com', sessionId: 'ses_01' } }, { transaction: client });
+   *   await client.query('COMMIT');
+   * } catch (error) {
+   *   await client.query('ROLLBACK');
+   *   throw error;
+   * } finally {
+   *   client.release();
+   * }
+   * ```
    */
   send<TName extends EventName<TCatalog>>(input: SendInput<TCatalog, TName>, options?: SendOptions): Promise<SendResult>;
   /**
@@ -188,9 +230,42 @@ export interface Sender<TCatalog extends EventCatalog = EventCatalog> {
    * invalid input rejects the whole call before anything is stored (`details.index` names it).
    * Results in input order. With `{ transaction }` (PostgreSQL) they are written in the host's
    * transaction.
+   *
+   * @param inputs - Up to 1,000 inputs, each as for `send`.
+   * @param options - As for `send`: `transaction` writes them in the host app's transaction (PostgreSQL).
+   * @returns One result per input, in input order.
+   * @throws {@link SenderError} as `send` for the first invalid input, with `details.index`
+   *   (nothing is stored); `invalid_input` for more than 1,000 inputs.
+   *
+   * @example
+   * <!-- prelude: import { sender } from './sender.js'; declare const registrations: Array<{ email: string }>; -->
+   * ```ts
+   * const results = await sender.sendMany(
+   *   registrations.map(({ email }) => ({ tenant: 'acme', type: 'registrant.created' as const, data: { email, sessionId: 'ses_01' } })),
+   * );
+   * console.log(results.map((result) => result.messageId));
+   * ```
    */
   sendMany<TName extends EventName<TCatalog>>(inputs: ReadonlyArray<SendInput<TCatalog, TName>>, options?: SendOptions): Promise<SendResult[]>;
-  /** Sends the catalog's example of `type` (default: the first event the endpoint subscribes to that has one) to one endpoint; `endpoint_disabled` when it is disabled. */
+  /**
+   * Sends the catalog's example of `type` (default: the first event the endpoint subscribes to
+   * that has one) to one endpoint, as a real signed delivery with its own message.
+   *
+   * @param endpointId - The endpoint to send to.
+   * @param type - The event type whose catalog `example` is sent; without it, the first event
+   *   the endpoint subscribes to that has an example.
+   * @returns The ids of the test message and of its one delivery.
+   * @throws {@link SenderError} `endpoint_not_found`, `endpoint_disabled`, `unknown_event`, or
+   *   `invalid_input` when the catalog has no example for the type.
+   *
+   * @example
+   * <!-- prelude: import { sender } from './sender.js'; declare const endpointId: string; -->
+   * ```ts
+   * const { deliveryId } = await sender.sendTest(endpointId, 'registrant.created');
+   * const delivery = await sender.deliveries.get(deliveryId);
+   * console.log(delivery.status, delivery.lastStatus); // e.g. 'succeeded' 200 once dispatched
+   * ```
+   */
   sendTest(
     endpointId: string,
     type?: EventName<TCatalog>,
@@ -221,29 +296,123 @@ export interface Sender<TCatalog extends EventCatalog = EventCatalog> {
     /** Attempts newest first, one page. */
     list(query?: AttemptListQuery): Promise<Page<Attempt>>;
   };
-  /** Mints a short-lived token with which a browser (the `<hooks-portal>` element) calls the admin API for one tenant. */
+  /**
+   * Mints a short-lived token with which a browser (the `<hooks-portal>` element) calls the admin
+   * API for one tenant. Every process serving the admin API must share `portalTokenSecret`.
+   *
+   * @param input - The tenant, and optionally the lifetime (1 to 86,400 seconds, default 3,600)
+   *   and the scopes (default `['read', 'write']`).
+   * @returns The bearer token (`hkpt_v1.…`), its tenant, scopes and expiry.
+   * @throws {@link SenderError} `invalid_input` for a bad tenant, lifetime or scopes.
+   *
+   * @example
+   * <!-- prelude: import { sender } from './sender.js'; declare const session: { workspaceId: string }; -->
+   * ```ts
+   * // In the host's own authenticated route, for its settings page:
+   * const { token, expiresAt } = sender.createPortalToken({ tenant: session.workspaceId, expiresInSeconds: 900 });
+   * const body = JSON.stringify({ token, expiresAt });
+   * ```
+   */
   createPortalToken(input: PortalTokenInput): PortalToken;
-  /** Checks a portal token (signature and expiry on the sender's clock); throws `SenderError('unauthorized')` otherwise. */
+  /**
+   * Checks a portal token: its signature and its expiry on the sender's clock. The admin handler
+   * does this itself; call it to accept portal tokens on routes of your own.
+   *
+   * @param token - A token from `createPortalToken` (without `Bearer `).
+   * @returns Its tenant, scopes and expiry.
+   * @throws {@link SenderError} `unauthorized`, with `details.reason` `expired` or `invalid`.
+   *
+   * @example
+   * <!-- prelude: import { sender } from './sender.js'; declare const request: Request; -->
+   * ```ts
+   * const token = request.headers.get('authorization')?.replace(/^Bearer /, '') ?? '';
+   * const { tenant, scopes } = sender.verifyPortalToken(token);
+   * ```
+   */
   verifyPortalToken(token: string): PortalTokenClaims;
   /**
    * Counters of this process since the sender was created (messages, deliveries, attempts by
    * outcome, an attempt duration histogram), the storage's queue (due, scheduled and in-flight
    * deliveries, the age of the oldest due one; shared by every process on the storage) and this
    * process's dispatcher. `formatPrometheus(await sender.metrics())` is a Prometheus scrape body.
+   *
+   * @param options - `countLimit`: where each queue count stops (default 100,000).
+   * @returns The snapshot; its `queue` is `null` when the storage could not be read.
+   * @throws {@link SenderError} `invalid_input` for a `countLimit` out of range.
+   *
+   * @example
+   * <!-- prelude: import { sender } from './sender.js'; -->
+   * ```ts
+   * const { queue, attempts } = await sender.metrics();
+   * if (queue && (queue.oldestDueAgeSeconds ?? 0) > 300) console.warn('Webhooks are falling behind', queue);
+   * console.log(attempts.succeeded, attempts.failed, attempts.givenUp);
+   * ```
    */
   metrics(options?: MetricsOptions): Promise<SenderMetricsSnapshot>;
   /** Subscribes to a sender event; returns the unsubscribe function. */
   on<TName extends SenderEventName>(name: TName, listener: SenderEventListener<TName>): () => void;
-  /** Starts the dispatcher in this process. */
+  /**
+   * Starts the dispatcher in this process: it claims due deliveries (polling, or woken at once by
+   * `send` and, on PostgreSQL, by any process), sends them and plans retries. Run it in as many
+   * processes as you like; claims are leased.
+   *
+   * @example
+   * <!-- prelude: import { sender } from './sender.js'; -->
+   * ```ts
+   * sender.start();
+   * process.once('SIGTERM', () => void sender.close()); // waits (bounded) for attempts in flight
+   * ```
+   */
   start(): void;
-  /** Stops the dispatcher: waits (bounded) for attempts in flight, releases the rest. */
+  /**
+   * Stops the dispatcher: waits (bounded by `dispatcher.stopTimeoutMs`) for attempts in flight,
+   * releases the deliveries claimed ahead. `start()` resumes it.
+   *
+   * @returns Resolves once the attempts in flight ended or the wait ran out.
+   *
+   * @example
+   * <!-- prelude: import { sender } from './sender.js'; -->
+   * ```ts
+   * await sender.stop(); // e.g. while the receivers are under maintenance
+   * sender.start();
+   * ```
+   */
   stop(): Promise<void>;
-  /** Dispatches (and hands over owner notifications) until nothing is due on the injected clock and nothing is in flight. For tests and scripts. */
+  /**
+   * Dispatches (and hands over owner notifications) until nothing is due on the injected clock and
+   * nothing is in flight. For tests and scripts; a failed attempt's retry is due later, so move
+   * the clock (`now`) forward and drain again to run it.
+   *
+   * @returns Resolves once nothing is due and nothing is in flight.
+   *
+   * @example
+   * <!-- prelude: import { sender } from './sender.js'; declare const endpointId: string; -->
+   * ```ts
+   * const { deliveryId } = await sender.sendTest(endpointId);
+   * await sender.drain();
+   * const delivery = await sender.deliveries.get(deliveryId); // attempted by now
+   * ```
+   */
   drain(): Promise<void>;
   /**
    * Re-encrypts every stored endpoint secret that is not yet under `encryption.current` (after
    * adding a key, or after turning encryption on for a database with clear-text secrets). Safe
    * while senders run; a rotation meanwhile wins. Returns how many secrets were rewritten.
+   *
+   * @returns How many endpoints were looked at, how many secrets were rewritten and how many
+   *   could not be read (each logged, never with the secret).
+   *
+   * @example
+   * <!-- prelude: import { createSender } from '@hooks/sender'; import { events } from './events.js'; -->
+   * ```ts
+   * // Key rotation: add k2 as current, keep k1 to read the older secrets, then move them.
+   * const sender = createSender({
+   *   catalog: events,
+   *   encryption: { keys: { k1: process.env.HOOKS_KEY_K1!, k2: process.env.HOOKS_KEY_K2! }, current: 'k2' },
+   * });
+   * const { secrets, unreadable } = await sender.reencryptSecrets();
+   * console.log(`${secrets} secrets now under k2; ${unreadable} unreadable`); // then k1 can go
+   * ```
    */
   reencryptSecrets(): Promise<{
     /** Endpoints looked at. */
@@ -253,7 +422,22 @@ export interface Sender<TCatalog extends EventCatalog = EventCatalog> {
     /** Secrets left as they are because they do not decrypt (a missing key, a damaged value); each is logged. */
     unreadable: number;
   }>;
-  /** Stops, then closes the transport and storage the sender created itself. */
+  /**
+   * Stops, then closes the transport and storage the sender created itself (a storage or pool you
+   * passed in stays open). Attempts still running after `dispatcher.stopTimeoutMs` are cancelled
+   * and retried by any process once their lease expires.
+   *
+   * @returns Resolves once everything the sender owns is closed.
+   *
+   * @example
+   * <!-- prelude: import { sender } from './sender.js'; -->
+   * ```ts
+   * process.once('SIGTERM', async () => {
+   *   await sender.close();
+   *   process.exit(0);
+   * });
+   * ```
+   */
   close(): Promise<void>;
 }
 
@@ -291,13 +475,51 @@ function checkText(value: unknown, field: string): string | undefined {
 const STATUSES = new Set<string>(['pending', 'in_flight', 'succeeded', 'failed']);
 
 /**
- * Creates a sender:
+ * Creates a sender: endpoints per tenant, `send` into a durable queue, and a dispatcher that
+ * delivers signed webhooks with retries, disablement, attempt logs and events. Without `storage`
+ * everything lives in the SQLite file `./hooks.db` (or `database`); give `createPostgresStorage`
+ * for several processes, `storage: 'memory'` for tests. Nothing is delivered until `start()` (or
+ * `drain()`) runs in some process.
  *
+ * @param options - The catalog, and optionally the storage, secret encryption, URL policy,
+ *   retry, disablement and dispatcher settings, logger and clock.
+ * @returns The sender: `endpoints`, `send`, `sendMany`, `sendTest`, the message, delivery and
+ *   attempt logs, portal tokens, `metrics`, `on`, and `start`/`stop`/`drain`/`close`.
+ * @throws {@link SenderError} `invalid_option` when an option is malformed: a catalog not made
+ *   with `defineEvents`, a logger without `info`/`warn`/`error`, a bad URL policy entry or
+ *   encryption key, a retry or dispatcher setting out of range (`leaseMs` not above `timeoutMs`).
+ *
+ * @example
  * ```ts
- * const sender = createSender({ catalog: events, database: './hooks.db' });
+ * import { createSender } from '@hooks/sender';
+ * import { events } from './events.js';
+ *
+ * const sender = createSender({
+ *   catalog: events,
+ *   database: './hooks.db', // the default; or storage: createPostgresStorage({ pool })
+ *   encryption: { keys: { k1: process.env.HOOKS_KEY_K1! }, current: 'k1' },
+ * });
+ *
  * const { endpoint, secret } = await sender.endpoints.create({ tenant: 'acme', url: 'https://acme.example/hooks' });
- * await sender.send({ tenant: 'acme', type: 'registrant.created', data: { … } });
- * sender.start();
+ * console.log(endpoint.id, secret); // give the whsec_… secret to the receiver
+ *
+ * await sender.send({ tenant: 'acme', type: 'registrant.created', data: { email: 'ada@example.com', sessionId: 'ses_01' } });
+ * sender.start(); // delivers, retries, disables failing endpoints
+ * ```
+ *
+ * @example
+ * <!-- prelude: declare const receiverUrl: string; -->
+ * ```ts
+ * // In tests: memory storage, a local receiver over http, no console output.
+ * import { silentLogger } from '@hooks/core';
+ * import { createSender } from '@hooks/sender';
+ * import { events } from './events.js';
+ *
+ * const sender = createSender({ catalog: events, storage: 'memory', urlPolicy: { allowHttp: true, allow: ['loopback'] }, logger: silentLogger });
+ * await sender.endpoints.create({ tenant: 'acme', url: receiverUrl }); // e.g. http://127.0.0.1:4000/hooks
+ * await sender.send({ tenant: 'acme', type: 'session.ended', data: { sessionId: 'ses_01', attendees: 42 } });
+ * await sender.drain(); // resolves once nothing is due or in flight (a failed attempt waits for its retry time)
+ * await sender.close();
  * ```
  */
 export function createSender<TCatalog extends EventCatalog>(options: SenderOptions<TCatalog>): Sender<TCatalog> {

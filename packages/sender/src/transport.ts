@@ -99,7 +99,28 @@ type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | Lo
 /**
  * A pooled keep-alive HTTP client that never follows redirects and checks every resolved address
  * against the URL policy when it connects (the defence against DNS rebinding: the name is resolved
- * once, checked, and the socket connects to exactly the checked address).
+ * once, checked, and the socket connects to exactly the checked address). The sender makes one
+ * from its `urlPolicy`; make your own to change the pool or the response excerpt, or wrap it.
+ *
+ * @param options - The URL policy, response excerpt size, connections per origin, keep-alive
+ *   timeout and DNS lookup.
+ * @returns The transport: `send` resolves with any HTTP response and rejects only with a
+ *   {@link DeliveryNetworkError}; `close` ends the pool.
+ * @throws {@link SenderError} `invalid_option` for a bad URL policy entry or pool setting.
+ *
+ * @example
+ * <!-- prelude: import { events } from './events.js'; -->
+ * ```ts
+ * import { createSender, createTransport } from '@hooks/sender';
+ *
+ * // Receivers on your own network: the same policy for saving endpoints and for connecting.
+ * const urlPolicy = { allow: ['10.20.0.0/16'] };
+ * const transport = createTransport({ urlPolicy, maxResponseBytes: 16_384, connectionsPerOrigin: 4 });
+ * const sender = createSender({ catalog: events, urlPolicy, transport });
+ * // sender.close() leaves a transport you passed open: close it yourself.
+ * await sender.close();
+ * await transport.close();
+ * ```
  */
 export function createTransport(options: TransportOptions = {}): Transport {
   const policy: UrlPolicy = { ...options.urlPolicy };

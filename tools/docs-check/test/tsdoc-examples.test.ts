@@ -53,6 +53,18 @@ const MAIN_FUNCTIONS: Record<string, readonly string[]> = {
   next: ['webhookHandler', 'pagesWebhookHandler'],
   hono: ['webhooks'],
   portal: ['defineHooksPortal', 'tokenFromUrl'],
+  sender: [
+    'createSender',
+    'createMemoryStorage',
+    'createSqliteStorage',
+    'createPostgresStorage',
+    'createAdminHandler',
+    'toNodeListener',
+    'createTransport',
+    'generateEncryptionKey',
+    'formatPrometheus',
+  ],
+  // @hooks/cli has no programmatic API (its package exports only the `hooks` binary).
 };
 
 /** One `@example` code block of a TSDoc comment. */

@@ -107,6 +107,32 @@ const PORTAL_TOKEN_PREFIX = 'hkpt_v1.';
  * The admin HTTP API of a sender as one Fetch handler: endpoints, secrets, rotation, test sends,
  * logs and retries, as JSON. Every call is scoped to the tenant `authorize` (or a portal token)
  * names; another tenant's objects answer 404 as if they did not exist.
+ *
+ * @param sender - The sender to manage (a `createSender` result).
+ * @param options - `authorize` (required: who is calling and which tenant they may manage), and
+ *   optionally the mount path, the body size limit, the catalog and the browser origins allowed.
+ * @returns A Fetch handler, `(request: Request) => Promise<Response>`: mount it in any framework
+ *   that speaks `Request`/`Response`, or in Node servers and Express through {@link toNodeListener}.
+ * @throws ConfigurationError (from `@hooks/core`) `invalid_option` without an `authorize`
+ *   function, or for a bad `maxBodyBytes` or `allowedOrigins`.
+ *
+ * @example
+ * <!-- prelude: import { sender } from './sender.js'; declare function getSession(cookie: string | null): Promise<{ workspaceId: string; isAdmin: boolean } | null>; -->
+ * ```ts
+ * import { createAdminHandler } from '@hooks/sender';
+ *
+ * const admin = createAdminHandler(sender, {
+ *   basePath: '/api/webhooks',
+ *   authorize: async (request) => {
+ *     const session = await getSession(request.headers.get('cookie'));
+ *     if (!session) return null; // 401
+ *     return { tenant: session.workspaceId, scopes: session.isAdmin ? ['read', 'write'] : ['read'] };
+ *   },
+ * });
+ *
+ * // Any Fetch runtime, or a route handler: GET /api/webhooks/endpoints, POST /api/webhooks/endpoints, …
+ * export default { fetch: (request: Request) => admin(request) };
+ * ```
  */
 export function createAdminHandler(sender: AdminSender, options: AdminHandlerOptions): AdminHandler {
   if (typeof options?.authorize !== 'function') {

@@ -7,6 +7,30 @@ const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache
  * Wraps a Fetch-style handler as a `node:http` request listener (plain Node servers, Express,
  * Koa's `app.callback` style). Express users mount it without a body parser in front, since the
  * handler reads the raw body itself.
+ *
+ * @param handler - The admin handler from {@link createAdminHandler}.
+ * @returns A `(request, response)` listener for `http.createServer` or `app.use`.
+ *
+ * @example
+ * <!-- prelude: import type { AdminHandler } from '@hooks/sender'; declare const admin: AdminHandler; -->
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { toNodeListener } from '@hooks/sender';
+ *
+ * createServer(toNodeListener(admin)).listen(3000);
+ * ```
+ *
+ * @example
+ * <!-- prelude: import { createAdminHandler } from '@hooks/sender'; import { sender } from './sender.js'; declare const authorize: Parameters<typeof createAdminHandler>[1]['authorize']; -->
+ * ```ts
+ * import express from 'express';
+ * import { toNodeListener } from '@hooks/sender';
+ *
+ * const app = express();
+ * // Before express.json(): the admin API reads the body itself. basePath is the full path.
+ * app.use('/api/webhooks', toNodeListener(createAdminHandler(sender, { basePath: '/api/webhooks', authorize })));
+ * app.use(express.json());
+ * ```
  */
 export function toNodeListener(handler: AdminHandler): (request: IncomingMessage, response: ServerResponse) => Promise<void> {
   return async (request, response) => {

@@ -49,6 +49,22 @@ interface NotificationRow {
 /**
  * Storage in process memory: for tests, demos and the quick start. Nothing survives a restart.
  * Every method runs without awaiting in between, so each one is atomic in a single process.
+ * `createSender({ storage: 'memory' })` makes one (and closes it with the sender); create it
+ * yourself to share it between senders or to look into it from a test. The sender warns once that
+ * nothing survives a restart.
+ *
+ * @returns An empty storage.
+ *
+ * @example
+ * <!-- prelude: import { events } from './events.js'; -->
+ * ```ts
+ * import { silentLogger } from '@hooks/core';
+ * import { createMemoryStorage, createSender } from '@hooks/sender';
+ *
+ * const storage = createMemoryStorage();
+ * const sender = createSender({ catalog: events, storage, logger: silentLogger });
+ * const pending = await storage.listDeliveries({ status: 'pending', limit: 10 });
+ * ```
  */
 export function createMemoryStorage(): Storage {
   let sequence = 0;

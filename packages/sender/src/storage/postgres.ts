@@ -151,8 +151,32 @@ function pageOf(rows: Row[], limit: number): { rows: Row[]; nextCursor: string |
  * `enqueueMessage` NOTIFYs so dispatchers wake at once; `enqueueMessage(input, { transaction })`
  * writes inside the host app's own transaction; `prune` removes old finished messages.
  *
+ * @param options - A `pg` pool of the host app (or a connection string for a pool of its own),
+ *   and optionally the schema, whether to migrate on first use and extra migrations.
+ * @returns The storage; it migrates (unless `migrate: false`) before its first call.
+ * @throws {@link SenderError} `invalid_option` without a pool or connection string, for a bad
+ *   schema name or pool size, or when `pg` is not installed; its calls reject with
+ *   `storage_error` when the database fails.
+ *
+ * @example
+ * <!-- prelude: import { events } from './events.js'; -->
  * ```ts
+ * import pg from 'pg';
+ * import { createPostgresStorage, createSender } from '@hooks/sender';
+ *
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
  * const storage = createPostgresStorage({ pool, schema: 'hooks' });
+ * const sender = createSender({ catalog: events, storage, encryption: { keys: { k1: process.env.HOOKS_KEY_K1! }, current: 'k1' } });
+ * sender.start(); // in every process: claims are leased, dispatchers wake on NOTIFY
+ * ```
+ *
+ * @example
+ * <!-- prelude: import pg from 'pg'; import { createPostgresStorage } from '@hooks/sender'; declare const pool: pg.Pool; -->
+ * ```ts
+ * // A deploy step migrates; the app then skips it. Retention runs from a scheduled job.
+ * await createPostgresStorage({ pool, migrate: false }).migrate();
+ * const storage = createPostgresStorage({ pool, migrate: false });
+ * const { messages } = await storage.prune({ olderThan: Date.now() - 30 * 86_400_000 });
  * ```
  */
 export function createPostgresStorage(options: PostgresStorageOptions): PostgresStorage {

@@ -113,7 +113,25 @@ function migrate(db: Database.Database, migrations: readonly SqliteMigration[]):
 /**
  * Durable storage in one SQLite file (better-sqlite3): WAL mode, a busy timeout, versioned
  * migrations in `schema_migrations`, prepared statements. Several processes may share the file;
- * each write is one `BEGIN IMMEDIATE` transaction.
+ * each write is one `BEGIN IMMEDIATE` transaction. It is the sender's default storage
+ * (`./hooks.db`, or the `database` option); create it yourself for its options.
+ *
+ * @param options - The file name, and optionally the busy timeout and extra migrations.
+ * @returns The storage, migrated to the latest schema; the sender closes it only if it made it.
+ * @throws {@link SenderError} `invalid_option` without a file name; `storage_error` when the file
+ *   cannot be opened or migrated.
+ *
+ * @example
+ * <!-- prelude: import { events } from './events.js'; -->
+ * ```ts
+ * import { createSender, createSqliteStorage } from '@hooks/sender';
+ *
+ * const storage = createSqliteStorage({ filename: '/var/lib/app/hooks.db', busyTimeoutMs: 10_000 });
+ * const sender = createSender({ catalog: events, storage });
+ * // On shutdown: the sender leaves a storage you passed open.
+ * await sender.close();
+ * await storage.close();
+ * ```
  */
 export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   if (typeof options?.filename !== 'string' || options.filename.length === 0) {
