@@ -1,5 +1,6 @@
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { silentLogger } from '@hooks/core';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
 import express from 'express';
 import { Agent, request as undiciRequest } from 'undici';
@@ -7,7 +8,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAdminHandler, toNodeListener } from '../src/admin/index';
 import type { AdminHandler, AdminHandlerOptions } from '../src/admin/index';
 import { createSender } from '../src/sender';
-import { createMemoryStorage } from '../src/storage/memory';
 import { type TestReceiver, startReceiver } from './support';
 
 // Issue 10, "Input and API hardening", for the admin API: JSON-only writes, foreign origins
@@ -21,7 +21,7 @@ const servers: Server[] = [];
 
 beforeEach(async () => {
   receiver = await startReceiver();
-  sender = createSender({ catalog: broadcastEvents, storage: createMemoryStorage(), urlPolicy: { allowHttp: true, allowPrivateNetworks: true }, retry: { maxAttempts: 1 }, onError: () => {} });
+  sender = createSender({ catalog: broadcastEvents, storage: 'memory', urlPolicy: { allowHttp: true, allow: ['loopback'] }, retry: { maxAttempts: 1 }, onError: () => {}, logger: silentLogger });
 });
 
 afterEach(async () => {
@@ -148,7 +148,7 @@ describe('admin API: invalid_payload details', () => {
   });
 
   it('says which field a URL policy error is about', async () => {
-    const strict = createSender({ catalog: broadcastEvents, storage: createMemoryStorage(), onError: () => {} });
+    const strict = createSender({ catalog: broadcastEvents, storage: 'memory', onError: () => {}, logger: silentLogger });
     const admin = createAdminHandler(strict, { authorize: () => ({ tenant: 'acme' }) });
     const response = await admin(new Request('http://local/endpoints', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: 'http://example.com/' }) }));
     const body = (await response.json()) as { error: { code: string; details: { field: string } } };

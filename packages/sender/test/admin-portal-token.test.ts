@@ -1,12 +1,12 @@
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { silentLogger } from '@hooks/core';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAdminHandler, toNodeListener } from '../src/admin/index';
 import { SenderError } from '../src/errors';
 import { createSender } from '../src/sender';
-import { createMemoryStorage } from '../src/storage/memory';
 import { type TestReceiver, createClock, startReceiver } from './support';
 
 // Portal tokens over the admin API on a real HTTP server: a token is limited to its tenant
@@ -23,7 +23,7 @@ let base = '';
 beforeEach(async () => {
   clock = createClock();
   receiver = await startReceiver();
-  sender = createSender({ catalog: broadcastEvents, storage: createMemoryStorage(), urlPolicy: { allowHttp: true, allowPrivateNetworks: true }, now: clock.now, portalTokenSecret: KEY, onError: () => {} });
+  sender = createSender({ catalog: broadcastEvents, storage: 'memory', urlPolicy: { allowHttp: true, allow: ['loopback'] }, now: clock.now, portalTokenSecret: KEY, onError: () => {}, logger: silentLogger });
   const admin = createAdminHandler(sender, {
     basePath: '/admin',
     // The host's own back office: a session cookie naming the workspace.
@@ -97,13 +97,13 @@ describe('portal tokens: minting', () => {
       }
       expect(SenderError.isInstance(caught) && caught.code, JSON.stringify(input)).toBe('invalid_input');
     }
-    expect(() => createSender({ catalog: broadcastEvents, storage: createMemoryStorage(), portalTokenSecret: 'short' })).toThrow(/at least 32 bytes/);
+    expect(() => createSender({ catalog: broadcastEvents, storage: 'memory', portalTokenSecret: 'short', logger: silentLogger })).toThrow(/at least 32 bytes/);
   });
 
   it('shares tokens between processes with the same key, and only those', async () => {
-    const twin = createSender({ catalog: broadcastEvents, storage: createMemoryStorage(), now: clock.now, portalTokenSecret: KEY });
-    const stranger = createSender({ catalog: broadcastEvents, storage: createMemoryStorage(), now: clock.now, portalTokenSecret: 'z'.repeat(32) });
-    const keyless = createSender({ catalog: broadcastEvents, storage: createMemoryStorage(), now: clock.now });
+    const twin = createSender({ catalog: broadcastEvents, storage: 'memory', now: clock.now, portalTokenSecret: KEY, logger: silentLogger });
+    const stranger = createSender({ catalog: broadcastEvents, storage: 'memory', now: clock.now, portalTokenSecret: 'z'.repeat(32), logger: silentLogger });
+    const keyless = createSender({ catalog: broadcastEvents, storage: 'memory', now: clock.now, logger: silentLogger });
     const { token } = sender.createPortalToken({ tenant: 'acme' });
     expect(twin.verifyPortalToken(token).tenant).toBe('acme');
     expect(() => stranger.verifyPortalToken(token)).toThrow(SenderError);

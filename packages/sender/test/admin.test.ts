@@ -1,6 +1,6 @@
 import { type IncomingMessage, type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ConfigurationError } from '@hooks/core';
+import { ConfigurationError, silentLogger } from '@hooks/core';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -8,7 +8,6 @@ import { createAdminHandler, toNodeListener } from '../src/admin/index';
 import type { AdminHandlerOptions } from '../src/admin/index';
 import { SenderError } from '../src/errors';
 import { createSender } from '../src/sender';
-import { createMemoryStorage } from '../src/storage/memory';
 
 type Sender = ReturnType<typeof createSender>;
 
@@ -68,10 +67,11 @@ beforeEach(async () => {
   errors.length = 0;
   sender = createSender({
     catalog: broadcastEvents,
-    storage: createMemoryStorage(),
-    urlPolicy: { allowHttp: true, allowPrivateNetworks: true },
+    storage: 'memory',
+    urlPolicy: { allowHttp: true, allow: ['loopback'] },
     retry: { maxAttempts: 1 },
     dispatcher: { timeoutMs: 5000 },
+    logger: silentLogger,
   });
   await startAdmin();
 });
@@ -274,7 +274,7 @@ describe('admin API: endpoints', () => {
   });
 
   it('refuses blocked and insecure URLs with their codes', async () => {
-    const strict = createSender({ catalog: broadcastEvents, storage: createMemoryStorage() });
+    const strict = createSender({ catalog: broadcastEvents, storage: 'memory', logger: silentLogger });
     const handler = createAdminHandler(strict, { authorize: () => ({ tenant: 't' }) });
     const post = async (url: string) => {
       const response = await handler(new Request('http://local/endpoints', { method: 'POST', body: JSON.stringify({ url }), headers: { 'content-type': 'application/json' } }));

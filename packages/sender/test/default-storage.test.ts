@@ -98,11 +98,20 @@ describe('logger', () => {
     expect(encrypted.lines).toEqual([]);
   });
 
-  it('warns that allowPrivateNetworks is deprecated', async () => {
+  it('warns that allowPrivateNetworks is deprecated, and it still works (loopback and private allowed, metadata not)', async () => {
     const logger = recordingLogger();
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
     const sender = createSender({ catalog: broadcastEvents, storage: createMemoryStorage(), logger, urlPolicy: { allowHttp: true, allowPrivateNetworks: true } });
     cleanups.push(() => sender.close());
     expect(logger.lines.some((line) => line.level === 'warn' && /allowPrivateNetworks is deprecated/.test(line.message))).toBe(true);
+    // The other tests use urlPolicy.allow; this one keeps the old switch covered end to end.
+    await sender.endpoints.create({ tenant: 't', url: receiver.url });
+    await expect(sender.endpoints.create({ tenant: 'other', url: 'https://10.1.2.3/hooks' })).resolves.toBeDefined();
+    await expect(sender.endpoints.create({ tenant: 'other', url: 'http://169.254.169.254/latest' })).rejects.toMatchObject({ code: 'blocked_address' });
+    await sender.send({ tenant: 't', type: 'registrant.created', data: registrantData() });
+    await sender.drain();
+    expect(receiver.requests).toHaveLength(1);
   });
 
   it('refuses a logger without info, warn and error', () => {
