@@ -21,7 +21,7 @@ export interface DispatcherOptions {
   perEndpointConcurrency?: number;
   /** Time allowed for one attempt (connect, headers and body). @default 15_000 */
   timeoutMs?: number;
-  /** How long a claim is held before another dispatcher may take it back; must exceed `timeoutMs`. @default 60_000 */
+  /** How long a claim is held before another dispatcher may take it back; must exceed `timeoutMs`. @default max(60_000, 2 × timeoutMs) */
   leaseMs?: number;
   /** How often storage is polled for due deliveries when nothing wakes the dispatcher. @default 1_000 */
   pollIntervalMs?: number;
