@@ -158,7 +158,29 @@ function unwrap(address: Address): Address {
  * Refuses (never rewrites) what the URL parser would silently repair: control characters, white
  * space, backslashes, a missing host (`https:///path`), missing slashes (`https:host`) and an
  * empty user part (`https://@host`). Literal IPs are checked here; hostnames at connect time.
- * `details.reason` says what is wrong.
+ * `details.reason` says what is wrong. `sender.endpoints.create` and `update` call it; call it
+ * yourself to check a URL in a form before saving it.
+ *
+ * @param url - The URL as the user typed it.
+ * @param policy - The sender's URL policy (default: https, public addresses only).
+ * @returns The parsed URL; its `href` is what the sender stores.
+ * @throws {@link SenderError} `invalid_url` (`details.reason`: `whitespace`, `missing_host`,
+ *   `credentials`, …), `insecure_url` (http without `allowHttp`), `blocked_address` (a
+ *   non-public IP address, or a local or metadata host name), or `invalid_option` for a bad policy.
+ *
+ * @example
+ * ```ts
+ * import { SenderError, assertEndpointUrl } from '@hooks/sender';
+ *
+ * const urlPolicy = { allowHttp: true, allow: ['loopback'] }; // the same policy as the sender's
+ * try {
+ *   const url = assertEndpointUrl('http://127.0.0.1:4000/hooks', urlPolicy);
+ *   console.log(url.href);
+ * } catch (error) {
+ *   if (!SenderError.isInstance(error)) throw error;
+ *   console.log(error.code, error.details?.reason); // e.g. 'invalid_url' 'whitespace'
+ * }
+ * ```
  */
 export function assertEndpointUrl(url: string, policy: UrlPolicy = {}): URL {
   const rules = compileUrlPolicy(policy);
@@ -233,6 +255,20 @@ export function isBlockedHostname(hostname: string, policy: UrlPolicy = {}): boo
  * link-local, CGNAT and the other special ranges only when `policy.allow` names them or lists a
  * CIDR block containing the address; cloud metadata addresses only by the name `metadata` or
  * their exact address. A string that is not an IP address counts as blocked: the check fails closed.
+ *
+ * @param address - An IP address, in any spelling (`::ffff:10.0.0.5`, `0x7f.1`, `[::1]`).
+ * @param policy - The URL policy (default: public addresses only).
+ * @returns True when the sender would refuse to connect to it.
+ *
+ * @example
+ * ```ts
+ * import { isBlockedAddress } from '@hooks/sender';
+ *
+ * isBlockedAddress('93.184.216.34'); // false: public
+ * isBlockedAddress('10.0.0.5'); // true: private
+ * isBlockedAddress('10.0.0.5', { allow: ['10.0.0.0/8'] }); // false
+ * isBlockedAddress('169.254.169.254', { allow: ['link-local'] }); // true: metadata only by name or exact address
+ * ```
  */
 export function isBlockedAddress(address: string, policy: UrlPolicy = {}): boolean {
   const rules = compileUrlPolicy(policy);

@@ -63,6 +63,8 @@ const MAIN_FUNCTIONS: Record<string, readonly string[]> = {
     'createTransport',
     'generateEncryptionKey',
     'formatPrometheus',
+    'assertEndpointUrl',
+    'isBlockedAddress',
   ],
   // @hooks/cli has no programmatic API (its package exports only the `hooks` binary).
 };
