@@ -29,7 +29,7 @@ export interface ReceiverOptions<TCatalog extends EventCatalog> {
   maxBodyBytes?: number;
   /** Where handled ids are recorded, or `false` to run handlers on every delivery. @default an in-memory LRU store */
   store?: IdempotencyStore | false;
-  /** How long a handled id is remembered. @default 3 days (the sender's default retry horizon) */
+  /** How long a handled id is remembered: longer than the sender's longest wait between two attempts (24 h), so a retry of a delivery whose answer was lost is still recognised. @default 3 days */
   dedupeTtlMs?: number;
   /** How long a claim lasts while its handler runs; an expired claim may be processed again. @default 60 s */
   leaseMs?: number;
