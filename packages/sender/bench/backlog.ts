@@ -4,14 +4,14 @@
 // fresh work) with 10,000 and with 1,000,000 waiting deliveries (the indexes must keep it flat),
 // and the peak RSS of a dispatcher process delivering fresh work beside the big backlog.
 import { spawn } from 'node:child_process';
-import { type Server, createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createId } from '@hooks/core/internal';
 import pg from 'pg';
-import { createPostgresStorage } from '../src/storage/postgres';
 import type { FinishAttemptInput, PostgresStorage } from '../src/index';
+import { createPostgresStorage } from '../src/storage/postgres';
 import { benchDatabaseUrl, benchSchema, dropBenchSchema, ensureBenchDatabase } from './postgres';
 
 const SMALL = Number(process.env.BENCH_BACKLOG_SMALL ?? 10_000);

@@ -1,6 +1,6 @@
 import { createEnvelope, createMessageId, generateSecret, serializeEnvelope, signHeaders } from '@hooks/core';
-import { Queue, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { Agent, request } from 'undici';
 import { endpointUrl, examplePayload, peakRssMiB, produce, report, settings } from './shared';
 

@@ -1,5 +1,5 @@
 import { createEnvelope, createMessageId, generateSecret, serializeEnvelope, signHeaders } from '@hooks/core';
-import { type Runner, type Task, makeWorkerUtils, run } from 'graphile-worker';
+import { makeWorkerUtils, type Runner, run, type Task } from 'graphile-worker';
 import { Agent, request } from 'undici';
 import { benchDatabaseUrl, benchSchema, committedTransactions, dropBenchSchema, ensureBenchDatabase, postgresCpuSeconds, statisticsSettled } from './postgres';
 import { endpointUrl, examplePayload, peakRssMiB, produce, report, settings } from './shared';

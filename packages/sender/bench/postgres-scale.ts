@@ -4,7 +4,7 @@
 // are not CPU-bound) and then at once. Prints deliveries/s, the ratio to one process, the peak
 // number of requests one endpoint had in flight (the per-endpoint limit) and the peak rate of a
 // rate-limited endpoint (requests started in any one second), checked against their limits.
-import { type Server, createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
@@ -148,6 +148,12 @@ async function runOnce(delayMs: number, processes: number): Promise<Row> {
     const cpuAfter = postgresCpuSeconds();
     await waitFor(() => (receivers.distinct[ENDPOINTS]?.size ?? 0) >= RATE_MESSAGES, 'the rate-limited deliveries', 600_000);
     const requests = receivers.counts.slice(0, ENDPOINTS).reduce((sum, count) => sum + count, 0);
+    if (process.env.CLUSTER_TRACE === '1') {
+      // Arrivals per 500 ms from `go`: ramp-up, steady state and tail.
+      const buckets: number[] = [];
+      for (const list of receivers.arrivals.slice(0, ENDPOINTS)) for (const time of list) buckets[Math.floor((time - started) / 500)] = (buckets[Math.floor((time - started) / 500)] ?? 0) + 1;
+      process.stderr.write(`arrivals per 500 ms: ${Array.from(buckets, (count) => count ?? 0).join(' ')}\n`);
+    }
     return {
       delayMs,
       processes,

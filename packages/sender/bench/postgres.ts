@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 
 // PostgreSQL for the benchmarks: a database of their own (`hooks_bench`, created when missing),
@@ -66,6 +66,12 @@ export async function dropBenchSchema(schema: string): Promise<void> {
   const client = new pg.Client({ connectionString: benchDatabaseUrl() });
   await client.connect();
   try {
+    if (process.env.BENCH_PG_FUNCTIONS === '1') {
+      // Per-function call counts and times (needs track_functions = 'pl' for the bench database).
+      await client.query('SELECT pg_stat_clear_snapshot()');
+      const { rows } = await client.query('SELECT funcname, calls, round(total_time::numeric, 1) AS total_ms, round(self_time::numeric, 1) AS self_ms, round((total_time / greatest(calls, 1))::numeric, 2) AS avg_ms FROM pg_stat_user_functions WHERE schemaname = $1 ORDER BY total_time DESC', [schema]);
+      for (const row of rows) process.stderr.write(`function ${schema}.${row.funcname}: calls ${row.calls}, total ${row.total_ms} ms, self ${row.self_ms} ms, avg ${row.avg_ms} ms\n`);
+    }
     await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   } finally {
     await client.end();

@@ -1,5 +1,5 @@
-import { fork, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

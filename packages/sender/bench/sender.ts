@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
-import { createPostgresStorage, createSender, createTransport } from '../src/index';
 import type { Storage } from '../src/index';
+import { createPostgresStorage, createSender, createTransport } from '../src/index';
 import { benchDatabaseUrl, benchSchema, committedTransactions, dropBenchSchema, ensureBenchDatabase, postgresCpuSeconds, statisticsSettled } from './postgres';
 import { endpointUrl, examplePayload, peakRssMiB, produce, report, settings } from './shared';
 
@@ -40,6 +40,29 @@ if (process.env.BENCH_TRACE === '1' && storage !== undefined && storage !== 'mem
       entry.items += Array.isArray(result) ? result.length : Array.isArray((result as { results?: unknown[] })?.results) ? ((result as { results: unknown[] }).results.length) : 1;
       timings.set(key, entry);
       return result;
+    };
+  }
+}
+// BENCH_SQL_TRACE=1 (SQLite): time every prepared statement by its SQL (printed to stderr at the end).
+const statementTimes = new Map<string, { calls: number; ms: number }>();
+if (process.env.BENCH_SQL_TRACE === '1' && storageKind === 'sqlite') {
+  const { default: Database } = await import('better-sqlite3');
+  const probe = new Database(':memory:');
+  const prototype = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<string, (...args: unknown[]) => unknown>;
+  probe.close();
+  for (const method of ['run', 'get', 'all']) {
+    const original = prototype[method] as (...args: unknown[]) => unknown;
+    prototype[method] = function (this: { source: string }, ...args: unknown[]) {
+      const started = performance.now();
+      try {
+        return original.apply(this, args);
+      } finally {
+        const key = this.source.replace(/\s+/g, ' ').slice(0, 90);
+        const entry = statementTimes.get(key) ?? { calls: 0, ms: 0 };
+        entry.calls++;
+        entry.ms += performance.now() - started;
+        statementTimes.set(key, entry);
+      }
     };
   }
 }
@@ -103,6 +126,7 @@ if (storageKind === 'postgres') {
   if (cpuBefore !== undefined && cpuAfter !== undefined) extra.postgresCpuSeconds = cpuAfter - cpuBefore;
   await dropBenchSchema(schema);
 }
+for (const [key, entry] of [...statementTimes].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15)) process.stderr.write(`sql ${entry.ms.toFixed(0)} ms, ${entry.calls} calls: ${key}\n`);
 for (const [key, entry] of timings) process.stderr.write(`trace ${key}: ${entry.calls} calls, ${(entry.ms / entry.calls).toFixed(1)} ms each, ${(entry.items / entry.calls).toFixed(1)} items each\n`);
 rmSync(directory, { recursive: true, force: true });
 report({ name: `@hooks/sender (${storageKind === 'postgres' ? 'PostgreSQL, 1 process' : storageKind === 'sqlite' ? 'SQLite' : 'memory'})`, deliveries: succeeded, seconds, peakRssMiB: peak, extra });

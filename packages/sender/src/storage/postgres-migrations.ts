@@ -545,4 +545,95 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       $finish_claim$;
     `,
   },
+  {
+    version: 4,
+    name: 'set-based finish of successful attempts',
+    sql: `
+      -- finish_attempts, with a set-based path for the common batch: every attempt succeeded and
+      -- no endpoint involved is failing or paused, so no endpoint row is written and no owner
+      -- notification recorded. That batch is three statements (move the deliveries on, log the
+      -- attempts, space rate-limited endpoints) and one set-based result, instead of a loop of
+      -- statements per attempt; any other batch runs finish_attempts (migration 3) unchanged.
+      -- Each endpoint's row is returned once per call (endpoint_repeat: the same endpoint as an
+      -- earlier row of this result), so fewer bytes are built, sent and parsed. New names, so
+      -- processes of the previous version keep calling the functions they know during a rollout.
+      CREATE FUNCTION {{schema}}.finish_attempts_v2(p_owners text[], p_delivery_ids text[], p_endpoint_ids text[], p_attempt_ids text[], p_numbers integer[],
+        p_started bigint[], p_durations double precision[], p_statuses integer[], p_headers text[], p_bodies text[], p_errors text[], p_success boolean[],
+        p_next_status text[], p_next_at bigint[], p_now bigint[], p_disable_after integer[], p_disable_reason text[], p_pause_until bigint[],
+        p_notify_after text[], p_recovered_after integer[], p_notice_prefix text)
+      RETURNS TABLE (item integer, applied json, current_row json, endpoint_after json, endpoint_repeat boolean, previous integer, disabled boolean, notice json)
+      LANGUAGE plpgsql VOLATILE AS $finish2$
+      #variable_conflict use_column
+      DECLARE
+        v_ords bigint[];
+        v_rows json[];
+      BEGIN
+        -- The same reads as finish_attempts makes before deciding (no lock: a success on a healthy
+        -- endpoint writes nothing there in either function).
+        IF NOT (true = ALL (p_success)) OR EXISTS (
+          SELECT 1 FROM {{schema}}.endpoints e WHERE e.id = ANY (p_endpoint_ids) AND (e.consecutive_failures <> 0 OR e.paused_until IS NOT NULL)
+        ) THEN
+          RETURN QUERY SELECT f.item, f.applied, f.current_row, f.endpoint_after, false, f.previous, f.disabled, f.notice
+            FROM {{schema}}.finish_attempts(p_owners, p_delivery_ids, p_endpoint_ids, p_attempt_ids, p_numbers, p_started, p_durations, p_statuses, p_headers,
+            p_bodies, p_errors, p_success, p_next_status, p_next_at, p_now, p_disable_after, p_disable_reason, p_pause_until, p_notify_after, p_recovered_after,
+            p_notice_prefix) f;
+          RETURN;
+        END IF;
+        WITH items AS (
+          SELECT DISTINCT ON (x.delivery_id) x.* FROM unnest(p_delivery_ids, p_owners, p_statuses, p_errors, p_next_status, p_next_at, p_now) WITH ORDINALITY
+            AS x(delivery_id, owner, status_code, error_code, next_status, next_at, now, ord)
+          ORDER BY x.delivery_id, x.ord
+        ), moved AS (
+          UPDATE {{schema}}.deliveries d SET status = i.next_status, next_attempt_at = i.next_at, due_at = i.next_at, attempts = d.attempts + 1,
+            lease_owner = NULL, lease_until = NULL, last_status = i.status_code, last_error = i.error_code, updated_at = i.now
+          FROM items i WHERE d.id = i.delivery_id AND d.status = 'in_flight' AND d.lease_owner = i.owner
+          RETURNING i.ord, row_to_json(d.*) AS row
+        )
+        SELECT coalesce(array_agg(moved.ord), ARRAY[]::bigint[]), coalesce(array_agg(moved.row), ARRAY[]::json[]) INTO v_ords, v_rows FROM moved;
+        INSERT INTO {{schema}}.attempts (id, delivery_id, message_id, endpoint_id, number, started_at, duration_ms, status_code, response_headers, response_body, error_code, success)
+        SELECT x.attempt_id, x.delivery_id, d.message_id, x.endpoint_id, x.number, x.started_at, x.duration_ms, x.status_code, x.headers::json, x.body, x.error_code, x.success
+        FROM unnest(p_delivery_ids, p_endpoint_ids, p_attempt_ids, p_numbers, p_started, p_durations, p_statuses, p_headers, p_bodies, p_errors, p_success) WITH ORDINALITY
+          AS x(delivery_id, endpoint_id, attempt_id, number, started_at, duration_ms, status_code, headers, body, error_code, success, ord)
+        JOIN {{schema}}.deliveries d ON d.id = x.delivery_id
+        ORDER BY x.ord;
+        UPDATE {{schema}}.endpoints e SET rate_next_at = greatest(coalesce(e.rate_next_at, 0), x.started + ceil(1000 / e.rate_limit)::bigint)
+        FROM (SELECT u.endpoint_id, max(u.started_at) AS started FROM unnest(p_endpoint_ids, p_started) AS u(endpoint_id, started_at) GROUP BY u.endpoint_id) x
+        WHERE e.id = x.endpoint_id AND e.rate_limit IS NOT NULL;
+        RETURN QUERY
+        SELECT (x.ord - 1)::integer, a.row,
+          CASE WHEN a.ord IS NULL THEN (SELECT row_to_json(d.*) FROM {{schema}}.deliveries d WHERE d.id = x.delivery_id) END,
+          CASE WHEN x.first THEN row_to_json(e.*) END,
+          e.id IS NOT NULL AND NOT x.first,
+          e.consecutive_failures, false, NULL::json
+        FROM (
+          SELECT u.*, row_number() OVER (PARTITION BY u.endpoint_id ORDER BY u.ord) = 1 AS first
+          FROM unnest(p_delivery_ids, p_endpoint_ids) WITH ORDINALITY AS u(delivery_id, endpoint_id, ord)
+        ) x
+        LEFT JOIN unnest(v_ords, v_rows) AS a(ord, row) ON a.ord = x.ord
+        LEFT JOIN {{schema}}.endpoints e ON e.id = x.endpoint_id
+        ORDER BY x.ord;
+      END
+      $finish2$;
+
+      -- finish_and_claim over finish_attempts_v2 (repeat: endpoint_repeat of a finished row).
+      CREATE FUNCTION {{schema}}.finish_and_claim_v2(p_owners text[], p_delivery_ids text[], p_endpoint_ids text[], p_attempt_ids text[], p_numbers integer[],
+        p_started bigint[], p_durations double precision[], p_statuses integer[], p_headers text[], p_bodies text[], p_errors text[], p_success boolean[],
+        p_next_status text[], p_next_at bigint[], p_now bigint[], p_disable_after integer[], p_disable_reason text[], p_pause_until bigint[],
+        p_notify_after text[], p_recovered_after integer[], p_notice_prefix text,
+        p_claim_owner text, p_claim_now bigint, p_claim_until bigint, p_claim_limit integer, p_claim_per_endpoint integer)
+      RETURNS TABLE (kind text, item integer, part1 json, part2 json, part3 json, part4 json, previous integer, disabled boolean, repeat boolean)
+      LANGUAGE plpgsql VOLATILE AS $finish_claim2$
+      BEGIN
+        RETURN QUERY SELECT 'finished'::text, f.item, f.applied, f.current_row, f.endpoint_after, f.notice, f.previous, f.disabled, f.endpoint_repeat
+          FROM {{schema}}.finish_attempts_v2(p_owners, p_delivery_ids, p_endpoint_ids, p_attempt_ids, p_numbers, p_started, p_durations, p_statuses, p_headers,
+            p_bodies, p_errors, p_success, p_next_status, p_next_at, p_now, p_disable_after, p_disable_reason, p_pause_until, p_notify_after, p_recovered_after,
+            p_notice_prefix) f;
+        IF p_claim_limit > 0 THEN
+          RETURN QUERY SELECT 'claimed'::text, NULL::integer, c.claimed_delivery, c.claimed_message, c.claimed_endpoint, c.claimed_secrets, NULL::integer, NULL::boolean, NULL::boolean
+            FROM {{schema}}.claim_core(p_claim_owner, p_claim_now, p_claim_until, p_claim_limit, p_claim_per_endpoint, false) c;
+        END IF;
+      END
+      $finish_claim2$;
+    `,
+  },
 ];

@@ -478,6 +478,42 @@ export function describeStorageConformance(name: string, makeStorage: () => Prom
         expect(await storage.finishAttempts([])).toEqual([]);
       });
 
+      it('finishes a batch of successes: each result with its own copy of its endpoint, lost leases and repeated deliveries not applied', async () => {
+        const first = await addEndpoint();
+        const second = await addEndpoint();
+        for (let index = 0; index < 3; index++) await enqueue({}, T0 + index);
+        const claimed = await claim(T0 + 10);
+        expect(claimed).toHaveLength(6);
+        const succeed = (item: (typeof claimed)[number], owner = 'worker-1'): FinishAttemptInput => ({
+          deliveryId: item.delivery.id,
+          owner,
+          attempt: attemptOf(item.delivery, { success: true, startedAt: T0 + 20 }),
+          next: { status: 'succeeded', nextAttemptAt: null },
+          endpoint: { success: true, recoveredAfter: 2 },
+          now: T0 + 30,
+        });
+        const head = claimed[0] as (typeof claimed)[number];
+        // The third lost its lease; the first comes twice (the second time it is no longer in flight).
+        const results = await storage.finishAttempts([...claimed.map((item, index) => succeed(item, index === 2 ? 'someone-else' : 'worker-1')), succeed(head)]);
+        expect(results.map((result) => result.applied)).toEqual([true, true, false, true, true, true, false]);
+        expect(results.map((result) => result.endpoint?.id)).toEqual([...claimed.map((item) => item.endpoint.id), head.endpoint.id]);
+        expect(new Set(results.map((result) => result.endpoint?.id))).toEqual(new Set([first.id, second.id]));
+        expect(results.map((result) => result.previousFailures)).toEqual([0, 0, 0, 0, 0, 0, 0]);
+        expect(results.map((result) => result.disabled)).toEqual([false, false, false, false, false, false, false]);
+        expect(results.flatMap((result) => result.notifications)).toEqual([]);
+        // Copies: changing one result's endpoint changes no other.
+        expect(new Set(results.map((result) => result.endpoint)).size).toBe(7);
+        const changed = results[0]?.endpoint;
+        if (changed) changed.headers.changed = 'yes';
+        expect(results.slice(1).every((result) => result.endpoint?.headers.changed === undefined)).toBe(true);
+        for (const result of results) expect(result.endpoint).toMatchObject({ consecutiveFailures: 0, headers: expect.objectContaining({ 'x-custom': 'yes' }), metadata: { plan: 'pro', nested: { a: 1 } } });
+        expect(results[0]?.delivery).toMatchObject({ id: head.delivery.id, status: 'succeeded', attempts: 1 });
+        expect(results[2]?.delivery).toMatchObject({ status: 'in_flight', leaseOwner: 'worker-1', attempts: 0 });
+        expect(results[6]?.delivery).toMatchObject({ id: head.delivery.id, status: 'succeeded', attempts: 1 });
+        // Every attempt is logged, applied or not.
+        expect((await storage.listAttempts({ limit: 20 })).items).toHaveLength(7);
+      });
+
       it('finishes a batch all or nothing', async () => {
         await addEndpoint();
         await enqueue({}, T0);

@@ -1,12 +1,13 @@
 import { createId } from '@hooks/core/internal';
+import { copyEndpoint } from '../common';
 import { type SqlRow, num, toDelivery, toEndpoint, toNotification } from '../sql-rows';
-import type { ClaimInput, ClaimedDelivery, FinishAttemptInput, FinishAttemptResult } from '../types';
+import type { ClaimInput, ClaimedDelivery, FinishAttemptInput, FinishAttemptResult, StoredEndpoint } from '../types';
 import { checkClaimInput, toClaimed } from './claim';
 import { type PostgresQueryable, toSenderError } from './client';
 
 /**
  * Several attempt results in one round trip and one commit: a named statement calling the
- * `finish_attempts` function (migration 3), one array parameter per field.
+ * `finish_attempts_v2` function (migration 4), one array parameter per field.
  */
 export async function finishAttempts(database: PostgresQueryable, schema: { quoted: string; name: string }, inputs: readonly FinishAttemptInput[]): Promise<FinishAttemptResult[]> {
   if (inputs.length === 0) return [];
@@ -14,8 +15,8 @@ export async function finishAttempts(database: PostgresQueryable, schema: { quot
   try {
     rows = (
       await database.query({
-        name: `hooks_finish_${schema.name}`,
-        text: `SELECT * FROM ${schema.quoted}.finish_attempts(${placeholders(1, 21)})`,
+        name: `hooks_finish2_${schema.name}`,
+        text: `SELECT * FROM ${schema.quoted}.finish_attempts_v2(${placeholders(1, 21)})`,
         values: finishValues(inputs),
       })
     ).rows;
@@ -23,14 +24,14 @@ export async function finishAttempts(database: PostgresQueryable, schema: { quot
     throw toSenderError(error);
   }
   return toResults(
-    inputs.length,
-    rows.map((row) => ({ item: row.item, applied: row.applied, current: row.current_row, endpoint: row.endpoint_after, notice: row.notice, previous: row.previous, disabled: row.disabled })),
+    inputs,
+    rows.map((row) => ({ item: row.item, applied: row.applied, current: row.current_row, endpoint: row.endpoint_after, repeat: row.endpoint_repeat, notice: row.notice, previous: row.previous, disabled: row.disabled })),
   );
 }
 
 /**
  * {@link finishAttempts} and then a claim, in ONE statement and transaction (the
- * `finish_and_claim` function of migration 3): the commit that frees the slots brings the next
+ * `finish_and_claim_v2` function of migration 4): the commit that frees the slots brings the next
  * work. Fully durable.
  */
 export async function finishAttemptsAndClaim(
@@ -46,8 +47,8 @@ export async function finishAttemptsAndClaim(
   try {
     rows = (
       await database.query({
-        name: `hooks_finish_claim_${schema.name}`,
-        text: `SELECT * FROM ${schema.quoted}.finish_and_claim(${placeholders(1, 26)})`,
+        name: `hooks_finish_claim2_${schema.name}`,
+        text: `SELECT * FROM ${schema.quoted}.finish_and_claim_v2(${placeholders(1, 26)})`,
         values: [...finishValues(inputs), ...claimValues],
       })
     ).rows;
@@ -58,8 +59,8 @@ export async function finishAttemptsAndClaim(
   const claimedRows = rows.filter((row) => row.kind === 'claimed');
   return {
     results: toResults(
-      inputs.length,
-      finished.map((row) => ({ item: row.item, applied: row.part1, current: row.part2, endpoint: row.part3, notice: row.part4, previous: row.previous, disabled: row.disabled })),
+      inputs,
+      finished.map((row) => ({ item: row.item, applied: row.part1, current: row.part2, endpoint: row.part3, repeat: row.repeat, notice: row.part4, previous: row.previous, disabled: row.disabled })),
     ),
     claimed: toClaimed(claimedRows.map((row) => [row.part1, row.part2, row.part3, row.part4])),
   };
@@ -103,16 +104,23 @@ interface ResultRow {
   applied: unknown;
   current: unknown;
   endpoint: unknown;
+  /** True: the same endpoint as an earlier row of this result (its row is sent once per call). */
+  repeat: unknown;
   notice: unknown;
   previous: unknown;
   disabled: unknown;
 }
 
-function toResults(count: number, rows: ResultRow[]): FinishAttemptResult[] {
-  const results: FinishAttemptResult[] = new Array(count);
+function toResults(inputs: readonly FinishAttemptInput[], rows: ResultRow[]): FinishAttemptResult[] {
+  const results: FinishAttemptResult[] = new Array(inputs.length);
+  // Endpoints as returned so far, by id: rows in input order, a repeated one names no row.
+  const seen = new Map<string, StoredEndpoint>();
   for (const row of rows) {
+    const endpointId = inputs[num(row.item)]?.attempt.endpointId ?? '';
     const endpointRow = row.endpoint as SqlRow | null;
-    const endpoint = endpointRow ? toEndpoint(endpointRow) : undefined;
+    const known = row.repeat === true ? seen.get(endpointId) : undefined;
+    const endpoint = known ? copyEndpoint(known) : endpointRow ? toEndpoint(endpointRow) : undefined;
+    if (endpoint && !known) seen.set(endpointId, endpoint);
     const previousFailures = row.previous === null || row.previous === undefined ? (endpoint?.consecutiveFailures ?? 0) : num(row.previous);
     if (!row.applied) {
       results[num(row.item)] = { applied: false, delivery: row.current ? toDelivery(row.current as SqlRow) : undefined, endpoint, previousFailures, disabled: false, notifications: [] };
