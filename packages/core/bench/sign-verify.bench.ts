@@ -2,9 +2,13 @@
  * Sign and verify throughput of @hooks/core against the libraries a receiver could use instead,
  * on the same machine, in one run, on the same 1 KB and 64 KB JSON payloads, with a raw
  * node:crypto baseline (HMAC-SHA256 + timingSafeEqual over the same signed content, minimal
- * header parsing). Rounds are interleaved across contenders so machine noise hits all alike;
- * the table shows the median round. Throughput is per second of this process's CPU time, so a
- * busy machine (other processes) skews the numbers less than wall time would.
+ * header parsing). Every round is cut into short slices that visit each contender in turn, so
+ * machine noise hits all alike, and each slice starts at a different contender, so no library
+ * always runs right after the same neighbour (whose garbage it would collect). The table shows
+ * the median round; the ratios are
+ * paired: each round's ops/s divided by the baseline's in that same round, median over rounds,
+ * with the lowest and highest round in brackets. Throughput is per second of this process's CPU
+ * time, so a busy machine (other processes) skews the numbers less than wall time would.
  *
  *   pnpm bench                       # in packages/core
  *   pnpm bench -- --rounds 9 --round-ms 400
@@ -76,6 +80,8 @@ interface Task {
   operation: 'sign' | 'verify';
   size: string;
   run: () => unknown;
+  /** Operations per clock reading, set from the warm-up. */
+  batch: number;
   ops: number[];
 }
 
@@ -107,7 +113,7 @@ async function tasksFor(size: string, payload: string): Promise<Task[]> {
     throw new Error('signatures differ between contenders that share the format');
   }
 
-  const task = (library: string, operation: Task['operation'], run: () => unknown): Task => ({ library, operation, size, run, ops: [] });
+  const task = (library: string, operation: Task['operation'], run: () => unknown): Task => ({ library, operation, size, run, batch: 8, ops: [] });
   return [
     task('raw node:crypto (baseline)', 'sign', () => rawSign(payload, seconds)),
     task('@hooks/core', 'sign', () => sign({ id, timestamp: seconds, payload, secrets: secret })),
@@ -130,23 +136,23 @@ function cpuMs(): number {
   return (user + system) / 1000;
 }
 
-/** Runs `task` for about `ms` milliseconds of CPU time and returns operations per CPU second. */
-async function measure(task: Task, ms: number): Promise<number> {
+/** Runs `task` for about `ms` milliseconds of CPU time; returns the iterations and the CPU milliseconds they took. */
+async function measure(task: Task, ms: number): Promise<{ iterations: number; ms: number }> {
   const first = task.run();
   const isAsync = first instanceof Promise;
   if (isAsync) await first;
   let iterations = 0;
   const start = cpuMs();
   let elapsed = 0;
-  // Batches keep the clock out of the loop.
-  const batch = 64;
+  // Batches (about half a millisecond each) keep the clock out of the loop.
+  const batch = task.batch;
   while (elapsed < ms) {
     if (isAsync) for (let i = 0; i < batch; i++) await task.run();
     else for (let i = 0; i < batch; i++) task.run();
     iterations += batch;
     elapsed = cpuMs() - start;
   }
-  return (iterations / elapsed) * 1000;
+  return { iterations, ms: elapsed };
 }
 
 const median = (values: number[]): number => {
@@ -167,38 +173,62 @@ const tasks = (await Promise.all(payloads.map(([size, payload]) => tasksFor(size
 
 console.log(`node ${process.version}, @hooks/core crypto backend: ${cryptoBackendName}`);
 console.log(`payloads: ${payloads.map(([size, payload]) => `${size} = ${Buffer.byteLength(payload)} bytes`).join(', ')}`);
-console.log(`${rounds} interleaved rounds of ${roundMs} ms CPU time per contender; median shown; ops/s = per CPU second\n`);
-for (const task of tasks) await measure(task, 50); // warm-up
+console.log(`${rounds} interleaved rounds of ${roundMs} ms CPU time per contender; ops/s = per CPU second, median round; × baseline = median of per-round ratios\n`);
+// Warm-up (the JIT settles), which also sizes each contender's batch to about half a millisecond.
+for (const task of tasks) {
+  const warm = await measure(task, 100);
+  task.batch = Math.max(1, Math.round((warm.iterations / warm.ms) * 0.5));
+}
+// Each round is cut into short slices that visit every contender in turn, so whatever else the
+// machine does during a round lands on all of them alike; a round's figure per contender is its
+// operations over its CPU time summed across the slices.
+const SLICES = 10;
 for (let round = 0; round < rounds; round++) {
-  for (const task of tasks) task.ops.push(await measure(task, roundMs));
+  const totals = tasks.map(() => ({ iterations: 0, ms: 0 }));
+  for (let slice = 0; slice < SLICES; slice++) {
+    // Rotate the starting contender (and so each one's neighbours) from slice to slice.
+    const start = (round * SLICES + slice) % tasks.length;
+    for (let offset = 0; offset < tasks.length; offset++) {
+      const index = (start + offset) % tasks.length;
+      const { iterations, ms } = await measure(tasks[index]!, roundMs / SLICES);
+      totals[index]!.iterations += iterations;
+      totals[index]!.ms += ms;
+    }
+  }
+  for (const [index, task] of tasks.entries()) task.ops[round] = (totals[index]!.iterations / totals[index]!.ms) * 1000;
 }
 
-const rows: string[][] = [['size', 'operation', 'library', 'ops/s', '× baseline']];
+/** Per-round ratios of `task` to `baseline` (same round), sorted. */
+const ratios = (task: Task, baseline: Task): number[] => task.ops.map((ops, round) => ops / baseline.ops[round]!).sort((a, b) => a - b);
+
+const rows: string[][] = [['size', 'operation', 'library', 'ops/s', '× baseline', 'rounds (min–max)']];
 const verdicts: string[] = [];
 for (const [size] of payloads) {
   for (const operation of ['sign', 'verify'] as const) {
     const group = tasks.filter((task) => task.size === size && task.operation === operation);
-    const baseline = median(group[0]!.ops);
+    const baseline = group[0]!;
+    const ratioOf = (task: Task): number => median(ratios(task, baseline));
     for (const task of group) {
-      const ops = median(task.ops);
-      rows.push([size, operation, task.library, Math.round(ops).toLocaleString('en-US'), (ops / baseline).toFixed(2)]);
+      const spread = ratios(task, baseline);
+      rows.push([size, operation, task.library, Math.round(median(task.ops)).toLocaleString('en-US'), ratioOf(task).toFixed(2), `${spread[0]!.toFixed(2)}–${spread[spread.length - 1]!.toFixed(2)}`]);
     }
-    const ours = median(group.find((task) => task.library === '@hooks/core')!.ops);
-    const peers = group.filter((task) => task.library !== '@hooks/core' && task !== group[0]);
-    const best = Math.max(0, ...peers.map((task) => median(task.ops)));
+    const oursTask = group.find((task) => task.library === '@hooks/core')!;
+    const ours = ratioOf(oursTask);
+    const peers = group.filter((task) => task !== oursTask && task !== baseline);
+    const best = Math.max(0, ...peers.map(ratioOf));
     const target = TARGETS[operation];
     const peer = group.find((task) => task.library === RATIO_PEER);
-    const peerRatio = peer ? median(peer.ops) / baseline : Number.NaN;
-    const versusPeer = operation === 'verify' && peer ? `; ${RATIO_PEER} ${peerRatio.toFixed(2)}× (${ours / baseline >= peerRatio ? 'at or above' : 'BELOW'})` : '';
+    const peerRatio = peer ? ratioOf(peer) : Number.NaN;
+    const versusPeer = operation === 'verify' && peer ? `; ${RATIO_PEER} ${peerRatio.toFixed(2)}× (${ours >= peerRatio ? 'at or above' : 'BELOW'})` : '';
     verdicts.push(
-      `${size} ${operation}: ${(ours / baseline).toFixed(2)}× baseline (target ${target}×: ${ours / baseline >= target ? 'met' : 'MISSED'}${versusPeer}), ${(ours / best).toFixed(2)}× the fastest peer (${ours >= best ? 'ahead' : 'BEHIND'})`,
+      `${size} ${operation}: ${ours.toFixed(2)}× baseline (target ${target}×: ${ours >= target ? 'met' : 'MISSED'}${versusPeer}), ${(ours / best).toFixed(2)}× the fastest peer (${ours >= best ? 'ahead' : 'BEHIND'})`,
     );
   }
 }
 const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
 for (const [index, row] of rows.entries()) {
-  console.log(`| ${row.map((cell, column) => (column >= 3 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join(' | ')} |`);
-  if (index === 0) console.log(`| ${widths.map((width, column) => (column >= 3 ? `${'-'.repeat(width - 1)}:` : '-'.repeat(width))).join(' | ')} |`);
+  console.log(`| ${row.map((cell, column) => (column >= 3 && column <= 4 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join(' | ')} |`);
+  if (index === 0) console.log(`| ${widths.map((width, column) => (column >= 3 && column <= 4 ? `${'-'.repeat(width - 1)}:` : '-'.repeat(width))).join(' | ')} |`);
 }
 console.log('');
 for (const verdict of verdicts) console.log(verdict);

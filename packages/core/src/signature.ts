@@ -1,7 +1,7 @@
 import { crypto } from '#crypto';
 import { base64Decode, base64Encode, constantTimeEqualStrings, isBase64 } from './encoding';
 import { ConfigurationError, WebhookVerificationError } from './errors';
-import { ATTEMPT_HEADER, EVENT_HEADER, type HeaderProfile, type HeadersInput, PROFILE_HEADERS, VERSION, getHeader } from './headers';
+import { ATTEMPT_HEADER, EVENT_HEADER, getHeader, type HeaderProfile, type HeadersInput, PROFILE_HEADERS, VERSION } from './headers';
 import { type ParsedKey, parseKey } from './secrets';
 
 /** Default tolerance between the signed timestamp and now, in both directions (Standard Webhooks). */
@@ -211,14 +211,10 @@ function isSpace(code: number): boolean {
   return /\s/.test(String.fromCharCode(code));
 }
 
-// A hand-written scan instead of split(regex): this runs on every request.
-// One "v1,<padded base64>" entry and nothing else: what every sender sends outside a rotation.
-const SINGLE_V1 = /^v1,(?:[A-Za-z0-9+/_-]{4})+(?:[A-Za-z0-9+/_-]{2}==|[A-Za-z0-9+/_-]{3}=)?$/;
-
+// A hand-written scan instead of split(regex). The usual header (one canonical "v1,<base64>"
+// entry) never gets here: matchSignatures compares it as sent first.
 function parseSignatures(header: string): ParsedSignature[] {
   if (header.length > MAX_SIGNATURE_HEADER_LENGTH) fail('malformed_header', 'The signature header is too long.');
-  // The regular expression checks it is base64 too, so the general scan below is skipped.
-  if (SINGLE_V1.test(header)) return [{ version: 'v1', text: header.slice(3) }];
   const parsed: ParsedSignature[] = [];
   let sawVersioned = false;
   const length = header.length;
@@ -339,7 +335,8 @@ interface CheckedRequest {
   id: string;
   timestamp: number;
   prefix: string;
-  signatures: ParsedSignature[];
+  /** The signature header as received; parsed only when it is not one canonical `v1` entry. */
+  header: string;
 }
 
 function isDigits(text: string, maxLength: number): boolean {
@@ -371,22 +368,49 @@ function readRequest(headers: HeadersInput, options: VerifyOptions): CheckedRequ
   const now = Math.floor((options.now ?? Date.now)() / 1000);
   if (now - timestamp > tolerance) fail('timestamp_too_old', `The webhook timestamp is more than ${tolerance} seconds old.`);
   if (timestamp - now > tolerance) fail('timestamp_too_new', `The webhook timestamp is more than ${tolerance} seconds in the future.`);
-  return { keys, profile: raw.profile, id: raw.id, timestamp, prefix: `${raw.id}.${raw.timestamp}.`, signatures: parseSignatures(raw.signature) };
+  return { keys, profile: raw.profile, id: raw.id, timestamp, prefix: `${raw.id}.${raw.timestamp}.`, header: raw.signature };
+}
+
+// node:crypto computes an HMAC synchronously; Web Crypto always answers with a promise.
+const SYNC_HMAC = crypto.name === 'node';
+
+/** Constant-time equality of `text` from `offset` on with `expected` (lengths are public). */
+function equalsFrom(text: string, offset: number, expected: string): boolean {
+  if (text.length - offset !== expected.length) return false;
+  let diff = 0;
+  for (let i = 0; i < expected.length; i++) diff |= text.charCodeAt(offset + i) ^ expected.charCodeAt(i);
+  return diff === 0;
 }
 
 /** True/false when it could decide synchronously (node:crypto HMAC), else a promise. */
 function matchSignatures(request: CheckedRequest, payload: string | Uint8Array): boolean | Promise<boolean> {
-  const { keys, signatures, prefix } = request;
+  const { keys, prefix, header } = request;
+  // The usual header, one "v1,<base64>" entry exactly as every sender writes it outside a
+  // rotation, is compared as sent (constant time) with no parsing. Anything else (several
+  // entries, other spellings, malformed) goes through the parser below, with the MACs computed
+  // here reused so no HMAC is computed twice.
+  let macs: Array<string | undefined> | undefined;
+  if (SYNC_HMAC && header.charCodeAt(0) === 118 /* v */ && header.charCodeAt(1) === 49 /* 1 */ && header.charCodeAt(2) === 44 /* , */) {
+    for (let index = 0; index < keys.length; index++) {
+      const key = keys[index]!;
+      if (key.kind !== 'hmac') continue;
+      const mac = crypto.hmacSha256Base64(key.bytes, prefix, payload) as string;
+      if (equalsFrom(header, 3, mac)) return true;
+      macs ??= [];
+      macs[index] = mac;
+    }
+  }
+  const signatures = parseSignatures(header);
   for (let index = 0; index < keys.length; index++) {
     const key = keys[index]!;
-    if (key.kind !== 'hmac') return matchAsync(request, payload, index);
-    let expected: string | undefined;
+    if (key.kind !== 'hmac') return matchAsync(signatures, request, payload, index, macs);
+    let expected = macs?.[index];
     let matched = false;
     for (const signature of signatures) {
       if (signature.version !== 'v1') continue;
       if (expected === undefined) {
         const mac = crypto.hmacSha256Base64(key.bytes, prefix, payload);
-        if (typeof mac !== 'string') return matchAsync(request, payload, index);
+        if (typeof mac !== 'string') return matchAsync(signatures, request, payload, index, macs);
         expected = mac;
       }
       // Every candidate is compared, so timing does not reveal which one matched.
@@ -397,13 +421,19 @@ function matchSignatures(request: CheckedRequest, payload: string | Uint8Array):
   return false;
 }
 
-async function matchAsync(request: CheckedRequest, payload: string | Uint8Array, from: number): Promise<boolean> {
-  const { keys, signatures, prefix } = request;
+async function matchAsync(
+  signatures: ParsedSignature[],
+  request: CheckedRequest,
+  payload: string | Uint8Array,
+  from: number,
+  macs: Array<string | undefined> | undefined,
+): Promise<boolean> {
+  const { keys, prefix } = request;
   for (let index = from; index < keys.length; index++) {
     const key = keys[index]!;
     let matched = false;
     if (key.kind === 'hmac') {
-      let expected: string | undefined;
+      let expected = macs?.[index];
       for (const signature of signatures) {
         if (signature.version !== 'v1') continue;
         expected ??= await crypto.hmacSha256Base64(key.bytes, prefix, payload);
