@@ -72,8 +72,25 @@ export async function validateWithSchema<TSchema extends StandardSchemaV1>(
   value: unknown,
   pathPrefix: ReadonlyArray<PropertyKey> = ['data'],
 ): Promise<StandardSchemaV1.InferOutput<TSchema>> {
-  let result = schema['~standard'].validate(value);
-  if (result instanceof Promise) result = await result;
+  return validateWithSchemaNow(schema, value, pathPrefix);
+}
+
+/**
+ * {@link validateWithSchema} that answers synchronously when the schema does (zod, valibot and
+ * arktype all do) and throws instead of rejecting; a promise for an async schema. The receiver
+ * uses it to save a turn of the event loop per request.
+ */
+export function validateWithSchemaNow<TSchema extends StandardSchemaV1>(
+  schema: TSchema,
+  value: unknown,
+  pathPrefix: ReadonlyArray<PropertyKey> = ['data'],
+): StandardSchemaV1.InferOutput<TSchema> | Promise<StandardSchemaV1.InferOutput<TSchema>> {
+  const result = schema['~standard'].validate(value);
+  if (result instanceof Promise) return result.then((settled) => schemaOutcome(settled, pathPrefix));
+  return schemaOutcome(result, pathPrefix);
+}
+
+function schemaOutcome<TSchema extends StandardSchemaV1>(result: StandardSchemaV1.Result<StandardSchemaV1.InferOutput<TSchema>>, pathPrefix: ReadonlyArray<PropertyKey>): StandardSchemaV1.InferOutput<TSchema> {
   if (result.issues) {
     const issues: PayloadIssue[] = result.issues.map((issue) => ({ path: [...pathPrefix, ...toPath(issue.path)], message: issue.message }));
     const first = issues[0];

@@ -1,14 +1,14 @@
 import { type BodySource, DEFAULT_MAX_BODY_BYTES, readBody } from './body';
 import type { EventCatalog, EventName, WebhookEvent } from './catalog';
-import { validateWithSchema } from './catalog';
+import { validateWithSchemaNow } from './catalog';
 import { checkEncoding, contentEncodingOf, inflate } from './content-encoding';
 import { utf8Decode, utf8Encode } from './encoding';
 import { ConfigurationError, HooksError, MethodNotAllowedError, PayloadTooLargeError, type UnsupportedEncodingError, WebhookPayloadError } from './errors';
-import { type HeadersInput, getHeader } from './headers';
+import { getHeader, type HeadersInput } from './headers';
 import { createMemoryIdempotencyStore } from './idempotency/memory';
 import type { IdempotencyStore } from './idempotency/types';
-import { type Logger, createConsoleLogger } from './logger';
-import { type ReceiverSecrets, missingSecretError, resolveSecretList } from './receiver-secrets';
+import { createConsoleLogger, type Logger } from './logger';
+import { missingSecretError, type ReceiverSecrets, resolveSecretList } from './receiver-secrets';
 import { type Secrets, type VerifiedWebhook, verifyNow } from './signature';
 import { loadTracing, startSpan, tracingAvailable, tracingSettled } from './tracing';
 
@@ -143,6 +143,12 @@ function reject<TCatalog extends EventCatalog>(error: HooksError, webhook?: Veri
   return respond<TCatalog>(error.status, { error: error.toJSON() }, { outcome: 'rejected', error, webhook }, extraHeaders);
 }
 
+function ignore(): void {}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -247,7 +253,8 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
     return list.list.length === 1 ? list.list[0]! : list.list;
   }
 
-  async function parseEvent(body: Uint8Array | string, webhook: VerifiedWebhook): Promise<WebhookEvent<TCatalog>> {
+  /** The event, synchronously unless the schema validates asynchronously; throws a {@link WebhookPayloadError}. */
+  function parseEvent(body: Uint8Array | string, webhook: VerifiedWebhook): WebhookEvent<TCatalog> | Promise<WebhookEvent<TCatalog>> {
     let parsed: unknown;
     try {
       parsed = JSON.parse(typeof body === 'string' ? body : utf8Decode(body));
@@ -263,19 +270,26 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
       throw new WebhookPayloadError('invalid_payload', 'The body "id" differs from the webhook id header.', [{ path: ['id'], message: 'does not match the header' }]);
     }
     let data: unknown = parsed.data;
-    if (catalog.has(type as string)) data = await validateWithSchema(catalog.definitions[type as string]!.schema, parsed.data);
+    if (catalog.has(type as string)) data = validateWithSchemaNow(catalog.definitions[type as string]!.schema, parsed.data);
     else if (unknownEvents === 'reject') throw new WebhookPayloadError('unknown_event', `Unknown event type "${String(type).slice(0, 128)}".`, [{ path: ['type'], message: 'unknown event type' }]);
-    return {
-      id: webhook.id,
-      type,
-      timestamp: typeof timestamp === 'string' ? timestamp : new Date(webhook.timestamp * 1000).toISOString(),
-      data,
-    } as WebhookEvent<TCatalog>;
+    const eventTimestamp = typeof timestamp === 'string' ? timestamp : new Date(webhook.timestamp * 1000).toISOString();
+    const eventOf = (value: unknown) => ({ id: webhook.id, type, timestamp: eventTimestamp, data: value }) as WebhookEvent<TCatalog>;
+    return data instanceof Promise ? data.then(eventOf) : eventOf(data);
   }
 
-  async function runHandlers(event: WebhookEvent<TCatalog>, context: HandlerContext<TContext>): Promise<void> {
-    for (const handler of handlers.get(event.type) ?? []) await handler(event as never, context);
-    for (const handler of anyHandlers) await handler(event as never, context);
+  /** Runs the handlers in order; awaits only those that return a promise (a synchronous handler costs no turn of the event loop). */
+  function runHandlers(event: WebhookEvent<TCatalog>, context: HandlerContext<TContext>): void | Promise<void> {
+    const typed = handlers.get(event.type);
+    const all = typed === undefined ? anyHandlers : anyHandlers.length === 0 ? typed : [...typed, ...anyHandlers];
+    for (let index = 0; index < all.length; index++) {
+      const result = all[index]!(event as never, context) as unknown;
+      if (isThenable(result)) return finishHandlers(all, index, result, event, context);
+    }
+  }
+
+  async function finishHandlers(all: ReadonlyArray<WebhookHandler<never, TContext>>, from: number, pending: PromiseLike<unknown>, event: WebhookEvent<TCatalog>, context: HandlerContext<TContext>): Promise<void> {
+    await pending;
+    for (let index = from + 1; index < all.length; index++) await all[index]!(event as never, context);
   }
 
   /** The request checks that come before reading any body: method and encoding. */
@@ -317,7 +331,8 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
       throw error;
     }
     try {
-      event = await parseEvent(body, webhook);
+      const parsed = parseEvent(body, webhook);
+      event = parsed instanceof Promise ? await parsed : parsed;
     } catch (error) {
       if (HooksError.isInstance(error)) return reject(error, webhook);
       throw error;
@@ -340,9 +355,10 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
     }
 
     try {
-      await runHandlers(event, { ...(input.context as TContext), webhook });
+      const ran = runHandlers(event, { ...(input.context as TContext), webhook });
+      if (ran !== undefined) await ran;
     } catch (error) {
-      if (store) await store.release(webhook.id).catch(() => undefined);
+      if (store) await store.release(webhook.id).catch(ignore);
       try {
         if (options.onError) options.onError(error, event, webhook);
         // Id, type and attempt identify the delivery; the body and the secrets are never logged.
@@ -353,7 +369,7 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
       // The handler's message is not echoed: it may contain anything.
       return respond(500, { error: { code: 'handler_error', message: 'The webhook handler failed; the sender will retry.' } }, { outcome: 'handler_error', error, event, webhook });
     }
-    if (store) await store.complete(webhook.id, dedupeTtlMs).catch(() => undefined);
+    if (store) await store.complete(webhook.id, dedupeTtlMs).catch(ignore);
     return respond(200, { ok: true, id: webhook.id }, { outcome: 'handled', event, webhook });
   }
 
@@ -386,12 +402,14 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
   }
 
   function handle(input: ReceiverInput<TContext>): Promise<ReceiverResult<TCatalog>> {
-    const run = (): Promise<ReceiverResult<TCatalog>> => {
-      const checked = precheck(input);
-      return checked.result ? Promise.resolve(checked.result) : pipeline(input, loggerFor(input), checked);
-    };
-    // Without a registered OpenTelemetry SDK (the usual case), no span wrapper at all.
-    return tracingSettled() && !tracingAvailable() ? run() : traced(input.headers, run);
+    // Without a registered OpenTelemetry SDK (the usual case), no span wrapper and no closure.
+    if (tracingSettled() && !tracingAvailable()) return handleNow(input);
+    return traced(input.headers, () => handleNow(input));
+  }
+
+  function handleNow(input: ReceiverInput<TContext>): Promise<ReceiverResult<TCatalog>> {
+    const checked = precheck(input);
+    return checked.result ? Promise.resolve(checked.result) : pipeline(input, loggerFor(input), checked);
   }
 
   function handleStream(input: ReceiverStreamInput<TContext>): Promise<ReceiverResult<TCatalog>> {

@@ -6,6 +6,7 @@
  *
  *   pnpm bench                                   # every contender
  *   pnpm bench -- --only fastify,koa --amount 30000 --connections 10 --rounds 3
+ *   pnpm bench -- --only fastify --cpu-prof /tmp/prof   # V8 CPU profiles of the servers, in /tmp/prof/<framework>-<mode>/
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { createHmac } from 'node:crypto';
@@ -29,6 +30,7 @@ const only = option('only', '').split(',').filter(Boolean);
 const amount = Number(option('amount', '20000'));
 const connections = Number(option('connections', '10'));
 const rounds = Number(option('rounds', '3'));
+const cpuProfileDir = option('cpu-prof', '');
 const warmup = Math.min(3000, Math.floor(amount / 5));
 const secret = generateSecret();
 
@@ -76,7 +78,7 @@ function cpuOf(child: ChildProcess): Promise<number> {
 
 function startServer(contender: Contender, mode: BenchMode): Promise<{ child: ChildProcess; port: number }> {
   const child = fork(resolve(here, 'child.ts'), [resolve(here, contender.module), mode, PATH], {
-    execArgv: ['--import', 'tsx', '--conditions=dev-source'],
+    execArgv: ['--import', 'tsx', '--conditions=dev-source', ...(cpuProfileDir ? [`--cpu-prof`, `--cpu-prof-interval=100`, `--cpu-prof-dir=${cpuProfileDir}/${contender.framework}-${mode}`] : [])],
     env: { ...process.env, BENCH_SECRET: secret },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -135,7 +137,12 @@ async function measure(contender: Contender): Promise<Partial<Record<BenchMode, 
   } finally {
     for (const { child } of servers.values()) {
       child.removeAllListeners('exit');
-      child.kill();
+      // Disconnecting lets the server exit by itself (child.ts), which writes its CPU profile.
+      if (cpuProfileDir) {
+        const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
+        child.disconnect();
+        await exited;
+      } else child.kill();
     }
   }
   return best;
