@@ -4,10 +4,14 @@
 // are not CPU-bound) and then at once. Prints deliveries/s, the ratio to one process, the peak
 // number of requests one endpoint had in flight (the per-endpoint limit) and the peak rate of a
 // rate-limited endpoint (requests started in any one second), checked against their limits.
+// Each run first delivers a warm-up workload with the same processes (BENCH_PG_WARMUP) while the
+// workload waits behind paused endpoints, then resumes them (and NOTIFYs) and measures from there
+// to the workload's last delivery.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
+import pg from 'pg';
 import { createSender } from '../src/sender';
 import { createPostgresStorage } from '../src/storage/postgres';
 import { startClusterWorker, waitFor } from '../test/cluster-support';
@@ -20,6 +24,10 @@ const PER_ENDPOINT = Number(process.env.BENCH_PG_PER_ENDPOINT ?? 8);
 const RATE_LIMIT = Number(process.env.BENCH_PG_RATE ?? 20);
 const RATE_MESSAGES = Number(process.env.BENCH_PG_RATE_MESSAGES ?? 40);
 const PROCESSES = (process.env.BENCH_PG_PROCESSES ?? '1,2,4').split(',').map(Number);
+// Warm-up messages (× ENDPOINTS, to receivers of their own) delivered by the started processes
+// before the measured workload is sent: the table shows steady state, not each process's JIT
+// compilation, pool connections and statement preparation (0 measures cold processes).
+const WARMUP = Number(process.env.BENCH_PG_WARMUP ?? 100);
 const DELAYS = (process.env.BENCH_PG_DELAYS ?? '50,0').split(',').map(Number);
 const total = MESSAGES * ENDPOINTS;
 
@@ -113,16 +121,25 @@ async function runOnce(delayMs: number, processes: number): Promise<Row> {
   const sender = createSender({ catalog: broadcastEvents, storage, urlPolicy: { allowHttp: true, allow: ['loopback'] }, logger: { info() {}, warn() {}, error() {} } });
   // ENDPOINTS receivers for the main workload, one more for the rate-limited endpoint.
   const receivers = await startReceivers(ENDPOINTS + 1, delayMs);
+  const warmReceivers = await startReceivers(ENDPOINTS, delayMs);
   const workers = [];
   const load = loadavg()[0] ?? 0;
   try {
-    for (const url of receivers.urls.slice(0, ENDPOINTS)) await sender.endpoints.create({ tenant: 'bench', url });
-    await sender.endpoints.create({ tenant: 'limited', url: receivers.urls[ENDPOINTS] as string, rateLimit: RATE_LIMIT });
+    const measured: string[] = [];
+    for (const url of receivers.urls.slice(0, ENDPOINTS)) measured.push((await sender.endpoints.create({ tenant: 'bench', url })).id);
+    measured.push((await sender.endpoints.create({ tenant: 'limited', url: receivers.urls[ENDPOINTS] as string, rateLimit: RATE_LIMIT })).id);
+    for (const url of warmReceivers.urls) await sender.endpoints.create({ tenant: 'warm', url });
+    // With a warm-up, the workload waits behind paused endpoints until the processes are warm.
+    if (WARMUP > 0) for (const id of measured) await storage.updateEndpoint(id, { pausedUntil: Date.now() + 3_600_000 }, Date.now());
     const example = broadcastEvents.definitions['registrant.created']?.example as never;
-    for (let start = 0; start < MESSAGES; start += 100) {
-      await sender.sendMany(Array.from({ length: Math.min(100, MESSAGES - start) }, () => ({ tenant: 'bench', type: 'registrant.created' as const, data: example })));
-    }
-    await sender.sendMany(Array.from({ length: RATE_MESSAGES }, () => ({ tenant: 'limited', type: 'registrant.created' as const, data: example })));
+    const sendAll = async (tenant: string, count: number) => {
+      for (let start = 0; start < count; start += 100) {
+        await sender.sendMany(Array.from({ length: Math.min(100, count - start) }, () => ({ tenant, type: 'registrant.created' as const, data: example })));
+      }
+    };
+    await sendAll('warm', WARMUP);
+    await sendAll('bench', MESSAGES);
+    await sendAll('limited', RATE_MESSAGES);
     const env = {
       CLUSTER_KIND: 'postgres',
       CLUSTER_DATABASE_URL: benchDatabaseUrl(),
@@ -139,9 +156,21 @@ async function runOnce(delayMs: number, processes: number): Promise<Row> {
     };
     for (let index = 0; index < processes; index++) workers.push(startClusterWorker(`worker-${index}`, env));
     await Promise.all(workers.map((worker) => worker.ready));
-    const cpuBefore = postgresCpuSeconds();
-    const started = performance.now();
+    let cpuBefore = postgresCpuSeconds();
+    let started = performance.now();
     for (const worker of workers) worker.go();
+    if (WARMUP > 0) {
+      await waitFor(() => warmReceivers.distinct.reduce((sum, set) => sum + set.size, 0) >= WARMUP * ENDPOINTS, 'the warm-up deliveries', 600_000);
+      // Measured from the resume: the processes are idle, listening.
+      cpuBefore = postgresCpuSeconds();
+      started = performance.now();
+      for (const id of measured) await storage.updateEndpoint(id, { pausedUntil: null }, Date.now());
+      // Wake every process at once (as a send would), not at its next poll.
+      const client = new pg.Client({ connectionString: benchDatabaseUrl() });
+      await client.connect();
+      await client.query('SELECT pg_notify($1, $2)', [`hooks_sender_${schema}`, '']);
+      await client.end();
+    }
     const mainDone = () => receivers.distinct.slice(0, ENDPOINTS).reduce((sum, set) => sum + set.size, 0) >= total;
     await waitFor(mainDone, `${total} deliveries`, 600_000);
     const seconds = (performance.now() - started) / 1000;
@@ -173,6 +202,7 @@ async function runOnce(delayMs: number, processes: number): Promise<Row> {
     await sender.close();
     await storage.close();
     await receivers.close();
+    await warmReceivers.close();
     await dropBenchSchema(schema);
   }
 }
@@ -189,7 +219,7 @@ for (const delayMs of DELAYS) {
 }
 
 console.log(
-  `\nScale-out on one PostgreSQL: ${MESSAGES} messages × ${ENDPOINTS} endpoints = ${total} deliveries per run, concurrency ${CONCURRENCY} per process, per-endpoint limit ${PER_ENDPOINT}, plus ${RATE_MESSAGES} deliveries to one endpoint limited to ${RATE_LIMIT}/s; node ${process.version}\n`,
+  `\nScale-out on one PostgreSQL: ${MESSAGES} messages × ${ENDPOINTS} endpoints = ${total} deliveries per run, concurrency ${CONCURRENCY} per process, per-endpoint limit ${PER_ENDPOINT}, plus ${RATE_MESSAGES} deliveries to one endpoint limited to ${RATE_LIMIT}/s; ${WARMUP > 0 ? `measured after ${WARMUP * ENDPOINTS} warm-up deliveries (steady state)` : 'cold processes (no warm-up)'}; node ${process.version}\n`,
 );
 console.log('| receiver | processes | seconds | deliveries/s | × 1 process | peak in flight per endpoint (limit) | peak rate of the limited endpoint, per s (limit) | duplicates | CPU ms per delivery: dispatchers / PostgreSQL | load (1 min) |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');

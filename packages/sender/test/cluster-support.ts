@@ -106,7 +106,9 @@ const workerFile = fileURLToPath(new URL('./cluster-worker.ts', import.meta.url)
 
 /** Starts one dispatcher process (`test/cluster-worker.ts`). */
 export function startClusterWorker(name: string, env: Record<string, string>): ClusterWorker {
-  const child = spawn(process.execPath, ['--conditions=dev-source', '--import', 'tsx', workerFile], {
+  // CLUSTER_NODE_ARGS: extra node flags for the workers (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+  const extra = (process.env.CLUSTER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...extra, '--conditions=dev-source', '--import', 'tsx', workerFile], {
     cwd: packageDirectory,
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...env, CLUSTER_NAME: name },

@@ -81,7 +81,7 @@ describe('postgres options and migrations', () => {
         { version: 1, name: 'initial' },
         { version: 2, name: 'notifications' },
         { version: 3, name: 'batched claims and finishes' },
-        { version: 4, name: 'set-based finish of successful attempts' },
+        { version: 4, name: 'set-based finishes, fewer claim rounds' },
         { version: 100, name: 'extra' },
       ]);
       // The default `migrate: true` also migrates lazily on first use.
