@@ -110,6 +110,8 @@ interface Measured {
   perSecond: number;
   /** Lowest server CPU time per request over the rounds, in microseconds. */
   cpuPerRequest: number;
+  /** Every round's requests/s and CPU time per request, in round order (for paired ratios). */
+  runs: Array<{ perSecond: number; cpuPerRequest: number }>;
 }
 
 /**
@@ -124,13 +126,19 @@ async function measure(contender: Contender): Promise<Partial<Record<BenchMode, 
     for (const mode of contender.modes) servers.set(mode, await startServer(contender, mode));
     for (const [mode, { port }] of servers) await load(port, mode, warmup);
     for (let round = 0; round < rounds; round += 1) {
-      for (const [mode, { child, port }] of servers) {
+      // Every other round runs the modes in reverse order, so neither always goes first.
+      const order = round % 2 === 0 ? [...servers] : [...servers].reverse();
+      for (const [mode, { child, port }] of order) {
         const cpuBefore = await cpuOf(child);
         const run = await load(port, mode, amount);
         const cpuPerRequest = ((await cpuOf(child)) - cpuBefore) / amount;
         if (run.errors > 0 || run.non2xx > 0) throw new Error(`${contender.framework} ${mode}: ${run.errors} errors, ${run.non2xx} non-2xx responses`);
         const previous = best[mode];
-        best[mode] = { perSecond: Math.max(previous?.perSecond ?? 0, run.perSecond), cpuPerRequest: Math.min(previous?.cpuPerRequest ?? Number.POSITIVE_INFINITY, cpuPerRequest) };
+        best[mode] = {
+          perSecond: Math.max(previous?.perSecond ?? 0, run.perSecond),
+          cpuPerRequest: Math.min(previous?.cpuPerRequest ?? Number.POSITIVE_INFINITY, cpuPerRequest),
+          runs: [...(previous?.runs ?? []), { perSecond: run.perSecond, cpuPerRequest }],
+        };
         process.stderr.write(`${contender.framework} ${mode} round ${round + 1}: ${Math.round(run.perSecond)} req/s, ${Math.round(cpuPerRequest)} µs CPU/request\n`);
       }
     }
@@ -150,6 +158,13 @@ async function measure(contender: Contender): Promise<Partial<Record<BenchMode, 
 
 const rows: string[] = [];
 const verdicts: string[] = [];
+const paired: string[] = [];
+/** Median and range of per-round ratios: each round's two runs ran back to back, so they saw the same machine. */
+function pairedRatios(hooks: Measured, json: Measured, of: (hooksRun: Measured['runs'][number], jsonRun: Measured['runs'][number]) => number): string {
+  const ratios = hooks.runs.map((run, round) => of(run, json.runs[round]!)).sort((a, b) => a - b);
+  const middle = ratios.length % 2 === 1 ? ratios[(ratios.length - 1) / 2]! : (ratios[ratios.length / 2 - 1]! + ratios[ratios.length / 2]!) / 2;
+  return `${middle.toFixed(2)}× (${ratios[0]!.toFixed(2)}–${ratios[ratios.length - 1]!.toFixed(2)})`;
+}
 let belowTarget = false;
 const format = (value: number | undefined) => (value === undefined ? '–' : String(Math.round(value)));
 for (const contender of contenders) {
@@ -161,6 +176,11 @@ for (const contender of contenders) {
   const cpuRatio = hooks && json ? json.cpuPerRequest / hooks.cpuPerRequest : Number.NaN;
   if (ratio < TARGET_RATIO && cpuRatio < TARGET_RATIO) belowTarget = true;
   verdicts.push(`${contender.framework}: ${ratio.toFixed(2)}× req/s, ${cpuRatio.toFixed(2)}× CPU per request of the JSON-only route (target ${TARGET_RATIO}×: ${ratio >= TARGET_RATIO || cpuRatio >= TARGET_RATIO ? 'met' : 'MISSED'})`);
+  if (hooks && json) {
+    paired.push(
+      `${contender.framework}, paired rounds (median, min–max over ${hooks.runs.length}): req/s ${pairedRatios(hooks, json, (h, j) => h.perSecond / j.perSecond)}, CPU per request ${pairedRatios(hooks, json, (h, j) => j.cpuPerRequest / h.cpuPerRequest)}`,
+    );
+  }
   const versusOctokit = hooks && octokit ? ` (÷ ${(hooks.perSecond / octokit.perSecond).toFixed(2)}×; CPU ${(octokit.cpuPerRequest / hooks.cpuPerRequest).toFixed(2)}×)` : '';
   rows.push(
     `| ${contender.framework} | ${format(json?.perSecond)} | ${format(hooks?.perSecond)} | ${ratio.toFixed(2)}× | ${format(json?.cpuPerRequest)} | ${format(hooks?.cpuPerRequest)} | ${cpuRatio.toFixed(2)}× | ${format(octokit?.perSecond)}${versusOctokit} |`,
@@ -173,4 +193,5 @@ console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const row of rows) console.log(row);
 console.log('');
 for (const verdict of verdicts) console.log(verdict);
+for (const line of paired) console.log(line);
 if (belowTarget) console.log(`\nbelow the ${TARGET_RATIO}× target on this run (the machine is shared: rerun before concluding)`);
