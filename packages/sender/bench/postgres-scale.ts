@@ -108,7 +108,7 @@ interface Row {
   load: number;
   /** PostgreSQL CPU seconds during the run (the whole server). */
   postgresCpu: number | undefined;
-  /** CPU seconds of the dispatcher processes while dispatching (from `go` to `stop`). */
+  /** CPU seconds of the dispatcher processes while dispatching (from `go` to `stop`: the warm-up too, so per delivery it is divided by all they delivered). */
   workersCpu: number;
 }
 
@@ -226,7 +226,7 @@ console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) {
   const single = rows.find((item) => item.delayMs === row.delayMs && item.processes === 1);
   console.log(
-    `| ${row.delayMs === 0 ? 'instant' : `${row.delayMs} ms`} | ${row.processes} | ${row.seconds.toFixed(2)} | ${Math.round(row.perSecond)} | ${single ? (row.perSecond / single.perSecond).toFixed(2) : '–'} | ${row.peakPerEndpoint} (${PER_ENDPOINT}) | ${row.peakRate} (${RATE_LIMIT}) | ${row.duplicates} | ${((1000 * row.workersCpu) / total).toFixed(2)} / ${row.postgresCpu === undefined ? '–' : ((1000 * row.postgresCpu) / total).toFixed(2)} | ${row.load.toFixed(2)} |`,
+    `| ${row.delayMs === 0 ? 'instant' : `${row.delayMs} ms`} | ${row.processes} | ${row.seconds.toFixed(2)} | ${Math.round(row.perSecond)} | ${single ? (row.perSecond / single.perSecond).toFixed(2) : '–'} | ${row.peakPerEndpoint} (${PER_ENDPOINT}) | ${row.peakRate} (${RATE_LIMIT}) | ${row.duplicates} | ${((1000 * row.workersCpu) / (total + RATE_MESSAGES + WARMUP * ENDPOINTS)).toFixed(2)} / ${row.postgresCpu === undefined ? '–' : ((1000 * row.postgresCpu) / total).toFixed(2)} | ${row.load.toFixed(2)} |`,
   );
 }
 const slow = (processes: number) => rows.find((row) => row.delayMs !== 0 && row.processes === processes);
