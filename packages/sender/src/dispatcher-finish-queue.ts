@@ -1,4 +1,4 @@
-import type { ClaimInput, ClaimedDelivery, FinishAttemptInput, FinishAttemptResult, Storage } from './storage/types';
+import type { ClaimedDelivery, ClaimInput, FinishAttemptInput, FinishAttemptResult, Storage } from './storage/types';
 
 /** Attempt results written per storage call at most. */
 const MAX_BATCH = 256;

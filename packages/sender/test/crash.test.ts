@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createSqliteStorage } from '../src/storage/sqlite';
 import { createSender } from '../src/sender';
+import { createSqliteStorage } from '../src/storage/sqlite';
 import { broadcastEvents, startReceiver } from './support';
 
 const MESSAGES = 5_000;

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SenderEventName, SenderEvents } from '../src/events';
 import { createSqliteStorage } from '../src/storage/sqlite';
 import { createTransport } from '../src/transport';
-import { type ReceiverAnswer, type TestReceiver, broadcastEvents, createClock, makeSender, registrantData, startReceiver } from './support';
+import { broadcastEvents, createClock, makeSender, type ReceiverAnswer, registrantData, startReceiver, type TestReceiver } from './support';
 
 type Recorded = { [N in SenderEventName]: { name: N; event: SenderEvents[N] } }[SenderEventName];
 

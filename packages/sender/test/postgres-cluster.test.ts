@@ -2,7 +2,7 @@ import { broadcastEvents } from '@hooks/fixture-broadcast-events';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSender } from '../src/sender';
 import { createPostgresStorage } from '../src/storage/postgres';
-import { type ClusterReceivers, type ClusterWorker, DATABASE_URL, createTestPool, dropSchemas, randomSchema, startClusterReceivers, startClusterWorker, waitFor } from './cluster-support';
+import { type ClusterReceivers, type ClusterWorker, createTestPool, DATABASE_URL, dropSchemas, randomSchema, startClusterReceivers, startClusterWorker, waitFor } from './cluster-support';
 
 // 2,000 messages × 10 endpoints = 20,000 deliveries; HOOKS_CLUSTER_MESSAGES makes a quick local run smaller.
 const ENDPOINTS = 10;

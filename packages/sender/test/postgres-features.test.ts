@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSender } from '../src/sender';
 import { createPostgresStorage, type PostgresStorage } from '../src/storage/postgres';
 import type { NewEndpoint, StoredMessage } from '../src/storage/types';
-import { DATABASE_URL, createTestPool, dropSchemas, randomSchema, waitFor } from './cluster-support';
+import { createTestPool, DATABASE_URL, dropSchemas, randomSchema, waitFor } from './cluster-support';
 import { startReceiver } from './support';
 
 const T0 = 1_800_000_000_000;

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryStorage } from '../src/storage/memory';
 import { createSqliteStorage } from '../src/storage/sqlite';
 import type { EnqueueInput, FinishAttemptInput, Storage } from '../src/storage/types';
-import { type ReceiverAnswer, type TestReceiver, createClock, makeSender, registrantData, startReceiver } from './support';
+import { createClock, makeSender, type ReceiverAnswer, registrantData, startReceiver, type TestReceiver } from './support';
 
 // The batched queue seen from the outside: group commit of sends and attempt results, sendMany,
 // trace context headers, prefetch release and bounded close().

@@ -3,9 +3,9 @@ import { SenderError } from '../errors';
 import { checkLimit, checkPruneOptions, checkStatsInput, copyDelivery, copyEndpoint, copyMessage, copyNotification, decodeCursor, encodeCursor, notificationsFor, subscribes } from './common';
 import type {
   AttemptQuery,
+  ClaimedDelivery,
   ClaimInput,
   ClaimNotificationsInput,
-  ClaimedDelivery,
   DeliveryQuery,
   EndpointPatch,
   EndpointQuery,

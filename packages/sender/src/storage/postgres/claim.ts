@@ -1,7 +1,7 @@
 import { SenderError } from '../../errors';
-import { type SqlRow, toDelivery, toEndpoint, toMessage, toSecrets } from '../sql-rows';
 import { copyEndpoint } from '../common';
-import type { ClaimInput, ClaimedDelivery, StoredEndpoint, StoredSecret } from '../types';
+import { type SqlRow, toDelivery, toEndpoint, toMessage, toSecrets } from '../sql-rows';
+import type { ClaimedDelivery, ClaimInput, StoredEndpoint, StoredSecret } from '../types';
 import { type PostgresQueryable, toSenderError } from './client';
 
 /**

@@ -1,7 +1,7 @@
 import { createId } from '@hooks/core/internal';
 import { copyEndpoint } from '../common';
-import { type SqlRow, num, toDelivery, toEndpoint, toNotification } from '../sql-rows';
-import type { ClaimInput, ClaimedDelivery, FinishAttemptInput, FinishAttemptResult, StoredEndpoint } from '../types';
+import { num, type SqlRow, toDelivery, toEndpoint, toNotification } from '../sql-rows';
+import type { ClaimedDelivery, ClaimInput, FinishAttemptInput, FinishAttemptResult, StoredEndpoint } from '../types';
 import { checkClaimInput, toClaimed } from './claim';
 import { type PostgresQueryable, toSenderError } from './client';
 
