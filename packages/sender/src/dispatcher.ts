@@ -129,8 +129,8 @@ export class Dispatcher {
   private ticking = false;
   private again = false;
   private lastClaimFull = false;
-  // Wall-clock time of the earliest deferred wake-up (see wakeLater).
-  private wakeAt = Number.POSITIVE_INFINITY;
+  // Deferred wake-ups (see wakeLater): wall-clock time by rate-limited endpoint, the latest asked.
+  private readonly wakeAt = new Map<string, number>();
   // Deliveries asked for by claims still on their way (alone or with a finish write).
   private claiming = 0;
   // Releases of deliveries claimed after stop() began: stop() waits for them.
@@ -262,13 +262,28 @@ export class Dispatcher {
   }
 
   /**
-   * Asks for a claim round after `delayMs` (e.g. when a rate-limited endpoint may be claimed
-   * again). Kept until a round runs after that time: a sooner wake-up does not lose it.
+   * Asks for a claim round after `delayMs`, when rate-limited `endpointId` may be claimed again.
+   * Kept until a round starts after that time: a sooner wake-up does not lose it. Per endpoint the
+   * LATEST time asked is kept, as storage keeps it: the claim asks for claim + 1000 / rate, the
+   * attempt's result for start + 1000 / rate, later when the attempt started late (a loaded
+   * machine). A round at the claim's time then finds nothing due, and the result's time must
+   * still bring the dispatcher back (keeping only the earliest lost it, leaving the endpoint to
+   * the poll).
    */
-  private wakeLater(delayMs: number): void {
+  private wakeLater(endpointId: string, delayMs: number): void {
     const at = Date.now() + delayMs;
-    if (at < this.wakeAt) this.wakeAt = at;
+    if (at > (this.wakeAt.get(endpointId) ?? Number.NEGATIVE_INFINITY)) this.wakeAt.set(endpointId, at);
     this.schedule(delayMs);
+  }
+
+  /** Forgets the deferred wake-ups a round that started at `startedAt` covered; returns the earliest one left. */
+  private nextWake(startedAt: number): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const [endpointId, at] of this.wakeAt) {
+      if (at <= startedAt) this.wakeAt.delete(endpointId);
+      else if (at < next) next = at;
+    }
+    return next;
   }
 
   private async tick(): Promise<void> {
@@ -293,8 +308,8 @@ export class Dispatcher {
       this.ticking = false;
     }
     // A deferred wake-up that this round did not cover is kept; the poll is the fallback.
-    if (this.wakeAt <= tickStarted) this.wakeAt = Number.POSITIVE_INFINITY;
-    this.schedule(Math.min(this.context.pollIntervalMs, Math.max(0, this.wakeAt - Date.now())));
+    const wakeAt = this.nextWake(tickStarted);
+    this.schedule(Math.min(this.context.pollIntervalMs, Math.max(0, wakeAt - Date.now())));
   }
 
   /**
@@ -335,7 +350,7 @@ export class Dispatcher {
       // Storage spaces the claims of a rate-limited endpoint (across processes): come back for
       // its next delivery when the next one is allowed.
       const { rateLimit } = item.endpoint;
-      if (rateLimit !== null && rateLimit > 0) this.wakeLater(Math.ceil(1000 / rateLimit));
+      if (rateLimit !== null && rateLimit > 0) this.wakeLater(item.endpoint.id, Math.ceil(1000 / rateLimit));
     }
     this.startQueued();
     // A full batch: more may be waiting.
@@ -400,7 +415,7 @@ export class Dispatcher {
     for (const item of claimed) {
       this.queued.push(item);
       const { rateLimit } = item.endpoint;
-      if (rateLimit !== null && rateLimit > 0) this.wakeLater(Math.ceil(1000 / rateLimit));
+      if (rateLimit !== null && rateLimit > 0) this.wakeLater(item.endpoint.id, Math.ceil(1000 / rateLimit));
     }
     // The attempts of this write end right after this; their slots then start these. A full
     // claim means more may be waiting.
@@ -551,7 +566,7 @@ export class Dispatcher {
     // A rate-limited endpoint's next delivery may be claimed 1000 / rate ms after this one
     // started: come back for it then (plus a millisecond, so the storage agrees).
     if (endpoint.rateLimit !== null && endpoint.rateLimit > 0 && this.running) {
-      this.wakeLater(Math.max(0, startedAt + Math.ceil(1000 / endpoint.rateLimit) - context.now()) + 1);
+      this.wakeLater(endpoint.id, Math.max(0, startedAt + Math.ceil(1000 / endpoint.rateLimit) - context.now()) + 1);
     }
   }
 
