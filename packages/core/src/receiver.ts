@@ -5,7 +5,7 @@ import { checkEncoding, contentEncodingOf, inflate } from './content-encoding';
 import { utf8Decode, utf8Encode } from './encoding';
 import { ConfigurationError, HooksError, MethodNotAllowedError, PayloadTooLargeError, type UnsupportedEncodingError, WebhookPayloadError } from './errors';
 import { getHeader, type HeadersInput } from './headers';
-import { createMemoryIdempotencyStore } from './idempotency/memory';
+import { createMemoryIdempotencyStore, SYNC_STORE, type SyncIdempotencyStore } from './idempotency/memory';
 import type { IdempotencyStore } from './idempotency/types';
 import { createConsoleLogger, type Logger } from './logger';
 import { missingSecretError, type ReceiverSecrets, resolveSecretList } from './receiver-secrets';
@@ -200,6 +200,8 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) throw new ConfigurationError('invalid_option', 'maxBodyBytes must be a positive integer.');
   const { catalog } = options;
   const store = options.store === false ? undefined : (options.store ?? createMemoryIdempotencyStore());
+  // The in-memory store answers synchronously: no promise round-trip per claim and completion.
+  const syncStore = store ? (store as { [SYNC_STORE]?: SyncIdempotencyStore })[SYNC_STORE] : undefined;
   const dedupeTtlMs = options.dedupeTtlMs ?? 3 * 24 * 60 * 60 * 1000;
   const leaseMs = options.leaseMs ?? 60_000;
   const unknownEvents = options.unknownEvents ?? 'reject';
@@ -341,7 +343,7 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
     if (store) {
       let claim: Awaited<ReturnType<IdempotencyStore['claim']>>;
       try {
-        claim = await store.claim(webhook.id, leaseMs);
+        claim = syncStore ? syncStore.claim(webhook.id, leaseMs) : await store.claim(webhook.id, leaseMs);
       } catch (error) {
         log(logger, 'error', 'The idempotency store is unavailable; answering 503.', { code: 'store_unavailable', webhookId: webhook.id, type: event.type, error: describeFailure(error) });
         return respond(503, { error: { code: 'store_unavailable', message: 'The idempotency store is unavailable; retry later.' } }, { outcome: 'rejected', error, event, webhook }, { 'retry-after': '5' });
@@ -369,8 +371,9 @@ export function createReceiver<TCatalog extends EventCatalog, TContext = {}>(opt
       // The handler's message is not echoed: it may contain anything.
       return respond(500, { error: { code: 'handler_error', message: 'The webhook handler failed; the sender will retry.' } }, { outcome: 'handler_error', error, event, webhook });
     }
-    if (store) await store.complete(webhook.id, dedupeTtlMs).catch(ignore);
-    return respond(200, { ok: true, id: webhook.id }, { outcome: 'handled', event, webhook });
+    if (syncStore) syncStore.complete(webhook.id, dedupeTtlMs);
+    else if (store) await store.complete(webhook.id, dedupeTtlMs).catch(ignore);
+    return { status: 200, headers: { 'content-type': JSON_HEADERS['content-type'] }, body: `{"ok":true,"id":${JSON.stringify(webhook.id)}}`, outcome: 'handled', event, webhook, error: undefined };
   }
 
   /** Runs `work` inside a `hooks.receive` span when OpenTelemetry is there; the span ends with the outcome and status. */

@@ -9,9 +9,16 @@ export interface MemoryIdempotencyStoreOptions {
   now?: () => number;
 }
 
-interface Entry {
-  state: 'in_flight' | 'completed';
-  expiresAt: number;
+/**
+ * The synchronous core of the in-memory store: the receiver calls it directly and skips the two
+ * promise round-trips (`await claim`, `await complete`) per delivery. Not part of the public API.
+ */
+export const SYNC_STORE: unique symbol = Symbol('hooks.syncIdempotencyStore');
+
+/** What {@link SYNC_STORE} holds. */
+export interface SyncIdempotencyStore {
+  claim(key: string, leaseMs: number): ClaimResult;
+  complete(key: string, ttlMs: number): void;
 }
 
 /**
@@ -42,38 +49,52 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOpti
   }
   const now = options.now ?? Date.now;
   // A Map iterates in insertion order: re-inserting on use makes the first key the least recently used.
-  const entries = new Map<string, Entry>();
+  // Each value is the expiry in ms, positive once completed and negated while in flight: one number
+  // per id rather than an object, so 100,000 remembered ids add no objects for the GC to trace.
+  const entries = new Map<string, number>();
 
-  function set(key: string, entry: Entry): void {
+  function set(key: string, value: number): void {
     entries.delete(key);
-    entries.set(key, entry);
-    while (entries.size > maxEntries) {
-      const oldest = entries.keys().next().value as string;
-      entries.delete(oldest);
-    }
+    entries.set(key, value);
+    while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
   }
 
-  return {
+  const sync: SyncIdempotencyStore = {
+    claim(key, leaseMs) {
+      const value = entries.get(key);
+      const time = now();
+      if (value !== undefined) {
+        if (Math.abs(value) > time) {
+          set(key, value);
+          return value > 0 ? 'completed' : 'in_flight';
+        }
+        entries.delete(key);
+      }
+      // A new id (the usual case) needs no delete first.
+      entries.set(key, -(time + leaseMs));
+      while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
+      return 'claimed';
+    },
+    complete(key, ttlMs) {
+      set(key, now() + ttlMs);
+    },
+  };
+
+  const store: IdempotencyStore & { readonly size: number } = {
     get size() {
       return entries.size;
     },
     async claim(key, leaseMs): Promise<ClaimResult> {
-      const entry = entries.get(key);
-      if (entry && entry.expiresAt > now()) {
-        set(key, entry);
-        return entry.state;
-      }
-      // A new id (the usual case) needs no delete first.
-      if (entry) entries.delete(key);
-      entries.set(key, { state: 'in_flight', expiresAt: now() + leaseMs });
-      while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
-      return 'claimed';
+      return sync.claim(key, leaseMs);
     },
     async complete(key, ttlMs) {
-      set(key, { state: 'completed', expiresAt: now() + ttlMs });
+      sync.complete(key, ttlMs);
     },
     async release(key) {
-      if (entries.get(key)?.state === 'in_flight') entries.delete(key);
+      const value = entries.get(key);
+      if (value !== undefined && value < 0) entries.delete(key);
     },
   };
+  Object.defineProperty(store, SYNC_STORE, { value: sync });
+  return store;
 }
