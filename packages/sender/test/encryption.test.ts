@@ -1,27 +1,20 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { verify } from '@hooks/core';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SenderError } from '../src/errors';
-import { type EncryptionOptions, createSecretBox, generateEncryptionKey } from '../src/secret-box';
+import { createSecretBox, type EncryptionOptions, generateEncryptionKey } from '../src/secret-box';
 import { createSender } from '../src/sender';
 import { createPostgresStorage } from '../src/storage/postgres';
 import { createSqliteStorage } from '../src/storage/sqlite';
 import type { Storage } from '../src/storage/types';
-import { createTestPool, dropSchemas, randomSchema } from './cluster-support';
+import { randomSchema } from './cluster-support';
+import { storageTestBed } from './storage-test-bed';
 import { broadcastEvents, LOOPBACK_POLICY, recordingLogger, registrantData, startReceiver } from './support';
 
-const directory = mkdtempSync(join(tmpdir(), 'hooks-encryption-'));
-const pool = createTestPool(4);
-const schemas: string[] = [];
-afterAll(async () => {
-  rmSync(directory, { recursive: true, force: true });
-  await dropSchemas(pool, schemas);
-  await pool.end();
-});
+const { directory, pool, schemas } = storageTestBed('hooks-encryption');
 
 /** Every form a secret could leak in: the text, its base64 body, the raw bytes, hex and base64url. */
 function forms(secret: string): Buffer[] {

@@ -1,32 +1,24 @@
 // sender.metrics() over each real storage (memory, SQLite file, PostgreSQL) with real HTTP
 // attempts, the Prometheus text format scraped over real HTTP, and the OpenTelemetry instruments
 // read through the metrics SDK.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { silentLogger } from '@hooks/core';
 import { metrics } from '@opentelemetry/api';
 import { type DataPoint, type Histogram, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { silentLogger } from '@hooks/core';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { PROMETHEUS_CONTENT_TYPE, formatPrometheus } from '../src/prometheus';
+import { afterEach, describe, expect, it } from 'vitest';
+import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from '../src/prometheus';
 import { createSender } from '../src/sender';
 import { createMemoryStorage } from '../src/storage/memory';
 import { createPostgresStorage } from '../src/storage/postgres';
 import { createSqliteStorage } from '../src/storage/sqlite';
 import type { Storage } from '../src/storage/types';
-import { createTestPool, dropSchemas, randomSchema } from './cluster-support';
-import { LOOPBACK_POLICY, broadcastEvents, createClock, registrantData, startReceiver } from './support';
+import { randomSchema } from './cluster-support';
+import { storageTestBed } from './storage-test-bed';
+import { broadcastEvents, createClock, LOOPBACK_POLICY, registrantData, startReceiver } from './support';
 
-const directory = mkdtempSync(join(tmpdir(), 'hooks-metrics-'));
-const pool = createTestPool(4);
-const schemas: string[] = [];
-afterAll(async () => {
-  rmSync(directory, { recursive: true, force: true });
-  await dropSchemas(pool, schemas);
-  await pool.end();
-});
+const { directory, pool, schemas } = storageTestBed('hooks-metrics');
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {

@@ -1,26 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPostgresStorage } from '../src/storage/postgres';
 import { createSqliteStorage } from '../src/storage/sqlite';
 import type { Storage } from '../src/storage/types';
-import { createTestPool, DATABASE_URL, dropSchemas, randomSchema } from './cluster-support';
+import { DATABASE_URL, randomSchema } from './cluster-support';
+import { storageTestBed } from './storage-test-bed';
 import { makeSender, registrantData, startReceiver } from './support';
 
 const packageDirectory = fileURLToPath(new URL('..', import.meta.url));
 const workerFile = fileURLToPath(new URL('./fixtures/notify-worker.ts', import.meta.url));
-const directory = mkdtempSync(join(tmpdir(), 'hooks-notify-'));
-const pool = createTestPool(4);
-const schemas: string[] = [];
-afterAll(async () => {
-  rmSync(directory, { recursive: true, force: true });
-  await dropSchemas(pool, schemas);
-  await pool.end();
-});
+const { directory, pool, schemas } = storageTestBed('hooks-notify');
 
 interface Worker {
   child: ChildProcess;
