@@ -1,0 +1,170 @@
+import type { ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createEnvelope, createMessageId, serializeEnvelope } from '@hooks/core';
+import { broadcastEvents } from '@hooks/fixture-broadcast-events';
+import { createSender, createTransport } from '../src/index';
+import { examplePayload, produce } from './shared';
+
+// CPU profile of the live benchmark's measured window only (no module loading, no set-up, no
+// read-back of the log), in process, against the loopback receiver in its own process as in
+// run.ts. Prints the top functions by self time and the inclusive time of the sender's and
+// core's own functions, in µs per delivery, and the CPU time of the window.
+//
+//   node --import tsx --conditions=dev-source bench/profile-dispatcher.ts [memory|sqlite|transport]
+//
+// transport: the loop of transport-loop.ts (the sender's transport, no queue), for comparison.
+// PROFILE_KEEP=1 writes the .cpuprofile (path printed) for Chrome DevTools or speedscope;
+// PROFILE_OFF=1 measures without the profiler (its sampling costs CPU too).
+
+const here = dirname(fileURLToPath(import.meta.url));
+const mode = process.argv[2] ?? 'memory';
+const messages = Number(process.env.BENCH_MESSAGES ?? 2000);
+const endpoints = Number(process.env.BENCH_ENDPOINTS ?? 10);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 50);
+const top = Number(process.env.PROFILE_TOP ?? 35);
+const total = messages * endpoints;
+
+function startReceiver(): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(join(here, 'receiver.ts'), [], { execArgv: ['--import', 'tsx', '--conditions=dev-source'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('message', (message: { port: number }) => resolve({ child, port: message.port }));
+  });
+}
+
+const receiver = await startReceiver();
+const url = (index: number) => `http://127.0.0.1:${receiver.port}/ep/${index}`;
+const urlPolicy = { allowHttp: true, allow: ['loopback'] } as const;
+const directory = mkdtempSync(join(tmpdir(), 'hooks-profile-'));
+const session = new Session();
+session.connect();
+await session.post('Profiler.enable');
+await session.post('Profiler.setSamplingInterval', { interval: 100 });
+
+/** Runs `work` with the profiler on (unless PROFILE_OFF=1); returns the profile and the window's CPU and wall time. */
+async function measure(work: () => Promise<void>) {
+  if (process.env.PROFILE_OFF !== '1') await session.post('Profiler.start');
+  const cpuStarted = process.cpuUsage();
+  const started = performance.now();
+  await work();
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStarted);
+  const profile = process.env.PROFILE_OFF === '1' ? undefined : ((await session.post('Profiler.stop')).profile as unknown as Profile);
+  return { profile, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+}
+
+let result: Awaited<ReturnType<typeof measure>>;
+try {
+  if (mode === 'transport') {
+    const transport = createTransport({ urlPolicy, connectionsPerOrigin: concurrency });
+    const bodies = Array.from({ length: messages }, (_, index) => {
+      const id = createMessageId();
+      return { id, body: serializeEnvelope(createEnvelope({ id, type: 'registrant.created', data: examplePayload(index) })) };
+    });
+    let next = 0;
+    result = await measure(async () => {
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          for (let index = next++; index < total; index = next++) {
+            const message = bodies[Math.floor(index / endpoints)] as { id: string; body: string };
+            await transport.send({ url: url(index % endpoints), headers: { 'content-type': 'application/json', 'webhook-id': message.id }, body: message.body, timeoutMs: 15_000 });
+          }
+        }),
+      );
+    });
+    await transport.close();
+  } else {
+    const sender = createSender({
+      catalog: broadcastEvents,
+      ...(mode === 'memory' ? { storage: 'memory' as const } : { database: join(directory, 'hooks.db') }),
+      urlPolicy,
+      transport: createTransport({ urlPolicy, connectionsPerOrigin: concurrency }),
+      dispatcher: { concurrency, perEndpointConcurrency: concurrency },
+      logger: { info() {}, warn() {}, error: (message: string) => process.stderr.write(`${message}\n`) },
+    });
+    const tenant = 'tenant_bench';
+    for (let index = 0; index < endpoints; index += 1) await sender.endpoints.create({ tenant, url: url(index), profile: 'standard' });
+    let succeeded = 0;
+    let resolveDone: () => void = () => {};
+    const done = new Promise<void>((resolve) => {
+      resolveDone = resolve;
+    });
+    sender.on('delivery.succeeded', () => {
+      succeeded += 1;
+      if (succeeded === total) resolveDone();
+    });
+    const keepAlive = setInterval(() => {}, 1000);
+    result = await measure(async () => {
+      sender.start();
+      await produce((index) => sender.send({ tenant, type: 'registrant.created', data: examplePayload(index) }));
+      await done;
+    });
+    clearInterval(keepAlive);
+    await sender.close();
+  }
+} finally {
+  receiver.child.send({ type: 'stop' });
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const perDelivery = (micros: number) => (micros / total).toFixed(2).padStart(7);
+process.stdout.write(
+  `${mode}: ${total} deliveries in ${result.seconds.toFixed(2)} s = ${Math.round(total / result.seconds)}/s, CPU ${result.cpuSeconds.toFixed(2)} s = ${perDelivery(result.cpuSeconds * 1e6)} µs per delivery (profiler ${process.env.PROFILE_OFF === '1' ? 'off' : 'on'})\n`,
+);
+const profile = result.profile;
+if (profile) {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const label = (node: ProfileNode) => {
+    const file = node.callFrame.url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?/, '~');
+    const short = file.includes('/packages/') ? file.slice(file.indexOf('/packages/') + 10) : file;
+    return `${node.callFrame.functionName || '(anonymous)'} ${short ? `${short}:${node.callFrame.lineNumber + 1}` : ''}`.trim();
+  };
+  const self = new Map<string, number>();
+  const inclusive = new Map<string, number>();
+  let busy = 0;
+  profile.samples.forEach((id, index) => {
+    const micros = profile.timeDeltas[index] ?? 0;
+    const node = byId.get(id) as ProfileNode;
+    const key = label(node);
+    self.set(key, (self.get(key) ?? 0) + micros);
+    if (key === '(idle)') return;
+    busy += micros;
+    const seen = new Set<string>();
+    for (let current: number | undefined = id; current !== undefined; current = parent.get(current)) {
+      const frame = label(byId.get(current) as ProfileNode);
+      if (seen.has(frame)) continue;
+      seen.add(frame);
+      inclusive.set(frame, (inclusive.get(frame) ?? 0) + micros);
+    }
+  });
+  process.stdout.write(`sampled busy: ${perDelivery(busy)} µs per delivery\n\ntop ${top} by self time (µs per delivery):\n`);
+  for (const [key, micros] of [...self].filter(([key]) => key !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${perDelivery(micros)}  ${key}\n`);
+  process.stdout.write('\nsender and core source, inclusive (µs per delivery):\n');
+  for (const [key, micros] of [...inclusive].filter(([key]) => key.includes('sender/src/') || key.includes('core/src/')).sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    process.stdout.write(`${perDelivery(micros)}  ${key}\n`);
+  }
+  if (process.env.PROFILE_KEEP === '1') {
+    const file = join(tmpdir(), `dispatcher-${mode}-${Date.now()}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    process.stdout.write(`\nprofile written: ${file}\n`);
+  }
+}
+session.disconnect();
+rmSync(directory, { recursive: true, force: true });
