@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqliteStorage } from '../src/storage/sqlite';
+import { SQLITE_MIGRATIONS } from '../src/storage/sqlite-migrations';
 import { describeStorageConformance } from './conformance/storage-conformance';
 
 const directory = mkdtempSync(join(tmpdir(), 'hooks-sqlite-'));
@@ -28,6 +29,7 @@ describe('sqlite specifics', () => {
         { version: 1, name: 'initial' },
         { version: 2, name: 'notifications and retention' },
         { version: 3, name: 'trace context and shared rate limits' },
+        { version: 4, name: 'fifo index for fifo endpoints only' },
         { version: 100, name: 'extra' },
       ]);
     } finally {
@@ -63,5 +65,62 @@ describe('sqlite specifics', () => {
   it('answers a bad filename with storage_error and a missing one with invalid_option', () => {
     expect(() => createSqliteStorage({ filename: join(directory, 'no-such-dir', 'x.db') })).toThrow(expect.objectContaining({ code: 'storage_error' }));
     expect(() => createSqliteStorage({ filename: '' })).toThrow(expect.objectContaining({ code: 'invalid_option' }));
+  });
+
+  it('migrates a version-3 file: open deliveries of a FIFO endpoint keep their order', async () => {
+    const filename = join(directory, 'v3.db');
+    const old = new Database(filename);
+    old.pragma('journal_mode = WAL');
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    for (const step of SQLITE_MIGRATIONS.filter((migration) => migration.version <= 3)) {
+      old.exec(step.sql);
+      old.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, 1)').run(step.version, step.name);
+    }
+    old.prepare(`INSERT INTO endpoints (id, tenant, url, events, headers, profile, metadata, enabled, fifo, created_at, updated_at)
+      VALUES (?, 't', 'https://example.com', '[]', '{}', 'x-webhook', '{}', 1, ?, 1, 1)`).run('ep_fifo', 1);
+    old.prepare(`INSERT INTO endpoint_secrets (endpoint_id, secret, created_at) VALUES ('ep_fifo', 'whsec_x', 1)`).run();
+    for (let index = 0; index < 3; index++) {
+      old.prepare(`INSERT INTO messages (id, tenant, type, payload, created_at) VALUES (?, 't', 'x', '{}', 1)`).run(`msg_${index}`);
+      old.prepare(`INSERT INTO deliveries (id, message_id, endpoint_id, tenant, type, status, next_attempt_at, retry_base_at, due_at, created_at, updated_at)
+        VALUES (?, ?, 'ep_fifo', 't', 'x', 'pending', 1, 1, 1, 1, 1)`).run(`dlv_${index}`, `msg_${index}`);
+    }
+    old.close();
+    const storage = createSqliteStorage({ filename });
+    try {
+      const first = await storage.claimDeliveries({ owner: 'a', now: 2, leaseMs: 1000, limit: 10, perEndpointConcurrency: 10 });
+      expect(first.map((item) => item.delivery.id)).toEqual(['dlv_0']);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('keeps the WAL bounded under steady writes once the background checkpointer runs', async () => {
+    // 400 fan-outs to 100 endpoints, back to back: each appends ~170 WAL pages, ~270 MiB in all
+    // if the WAL never started over. The storage makes writes wait for one checkpoint once the
+    // WAL holds 16,384 pages (64 MiB), so the next commit restarts it from the beginning.
+    const filename = join(directory, 'steady.db');
+    const storage = createSqliteStorage({ filename });
+    try {
+      for (let index = 0; index < 100; index++) {
+        await storage.createEndpoint(
+          { id: `ep_${index}`, tenant: 't', url: 'https://example.com', name: null, description: null, events: [], headers: {}, profile: 'x-webhook', metadata: {}, enabled: true, disabledReason: null, rateLimit: null, fifo: false, createdAt: 1 },
+          { secret: 'whsec_x', createdAt: 1, expiresAt: null },
+        );
+      }
+      const payload = JSON.stringify({ text: 'x'.repeat(200) });
+      for (let index = 0; index < 400; index++) {
+        const { deliveries } = await storage.enqueueMessage({ message: { id: `msg_${index}`, tenant: 't', type: 'x', payload, idempotencyKey: null, createdAt: 1 }, now: 1 });
+        expect(deliveries).toHaveLength(100);
+      }
+      expect(statSync(`${filename}-wal`).size).toBeLessThan(120 * 1024 * 1024);
+    } finally {
+      await storage.close();
+    }
+    const check = new Database(filename, { readonly: true });
+    try {
+      expect(check.prepare('SELECT count(*) FROM deliveries').pluck().get()).toBe(40_000);
+    } finally {
+      check.close();
+    }
   });
 });

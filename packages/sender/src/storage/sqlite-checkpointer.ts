@@ -11,8 +11,9 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.filename);
 db.pragma('synchronous = NORMAL');
 parentPort.on('message', () => {
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
-  parentPort.postMessage('done');
+  let result = null;
+  try { result = db.pragma('wal_checkpoint(PASSIVE)')[0] ?? null; } catch {}
+  parentPort.postMessage(result);
 });
 `;
 
@@ -27,10 +28,22 @@ function resolveDriver(): string | undefined {
   }
 }
 
+/** What one background checkpoint did (SQLite's `wal_checkpoint` row), or null if it failed. */
+export interface CheckpointResult {
+  /** 1 if the checkpoint could not run to completion because of a lock. */
+  busy: number;
+  /** Frames in the WAL. */
+  log: number;
+  /** Frames copied back into the database (all of them when equal to `log`). */
+  checkpointed: number;
+}
+
 /** A background WAL checkpointer: see {@link startCheckpointer}. */
 export interface Checkpointer {
   /** Asks for a checkpoint unless one is already running. */
   request(): void;
+  /** True while a checkpoint runs. */
+  readonly busy: boolean;
   /** Stops the worker. */
   stop(): Promise<void>;
 }
@@ -39,9 +52,10 @@ export interface Checkpointer {
  * Starts a worker thread that checkpoints the WAL of `filename` on request. A checkpoint copies
  * pages back into the database and syncs twice; on the main thread that is about half of the
  * commit cost under load. Returns undefined when a worker cannot be started (the caller keeps
- * SQLite's automatic checkpoints); `onExit` is called if the worker dies.
+ * SQLite's automatic checkpoints); `onExit` is called if the worker dies, `onDone` after each
+ * checkpoint with what it did.
  */
-export function startCheckpointer(filename: string, onExit: () => void): Checkpointer | undefined {
+export function startCheckpointer(filename: string, onExit: () => void, onDone: (result: CheckpointResult | null) => void = () => {}): Checkpointer | undefined {
   const driver = resolveDriver();
   if (driver === undefined) return undefined;
   let worker: Worker;
@@ -54,8 +68,9 @@ export function startCheckpointer(filename: string, onExit: () => void): Checkpo
   worker.unref();
   let busy = false;
   let alive = true;
-  worker.on('message', () => {
+  worker.on('message', (result: CheckpointResult | null) => {
     busy = false;
+    onDone(result);
   });
   const dead = () => {
     if (!alive) return;
@@ -65,6 +80,9 @@ export function startCheckpointer(filename: string, onExit: () => void): Checkpo
   worker.on('error', dead);
   worker.on('exit', dead);
   return {
+    get busy() {
+      return busy;
+    },
     request() {
       if (!alive || busy) return;
       busy = true;

@@ -18,10 +18,11 @@ export interface SqliteMigration {
  *
  * Every index is paid for on each write of the hot path (insert, lease, finish, attempt log), so
  * there are only the ones a query needs:
- * - `deliveries_endpoint_open` finds the oldest unfinished delivery of a FIFO endpoint. It is
- *   partial on `next_attempt_at` (non-NULL exactly while pending or in flight), not on `due_at`,
- *   because a lease changes `due_at` and SQLite rewrites a partial index whenever a column of its
- *   WHERE changes: this way a lease leaves it alone.
+ * - `deliveries_fifo_open` (step 4; `deliveries_endpoint_open` before) finds the oldest unfinished
+ *   delivery of a FIFO endpoint, and holds FIFO endpoints' deliveries only. It is partial on
+ *   `next_attempt_at` (non-NULL exactly while pending or in flight), not on `due_at`, because a
+ *   lease changes `due_at` and SQLite rewrites a partial index whenever a column of its WHERE
+ *   changes: this way a lease leaves it alone.
  * - attempts have no `message_id` index: listing a message's attempts goes through its deliveries
  *   (`deliveries_message`, then `attempts_delivery`); a message has few deliveries.
  *
@@ -156,6 +157,22 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       ALTER TABLE messages ADD COLUMN trace_context TEXT;
       -- Rate-limited endpoints: the earliest time any process may claim the next delivery.
       ALTER TABLE endpoints ADD COLUMN rate_next_at INTEGER;
+    `,
+  },
+  {
+    version: 4,
+    name: 'fifo index for fifo endpoints only',
+    sql: `
+      -- deliveries_endpoint_open held every open delivery of every endpoint, for the FIFO rule
+      -- only: a fan-out to 100 endpoints dirtied 100 of its pages (and finishing each delivery one
+      -- more). It now holds the open deliveries of FIFO endpoints alone: fifo is copied from the
+      -- endpoint when a delivery is written, and onto its open deliveries when an endpoint's FIFO
+      -- setting changes.
+      ALTER TABLE deliveries ADD COLUMN fifo INTEGER NOT NULL DEFAULT 0;
+      UPDATE deliveries SET fifo = 1
+        WHERE next_attempt_at IS NOT NULL AND endpoint_id IN (SELECT id FROM endpoints WHERE fifo = 1);
+      DROP INDEX deliveries_endpoint_open;
+      CREATE INDEX deliveries_fifo_open ON deliveries (endpoint_id, seq) WHERE fifo = 1 AND next_attempt_at IS NOT NULL;
     `,
   },
 ];

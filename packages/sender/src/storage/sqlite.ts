@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { SenderError } from '../errors';
 import { checkLimit, checkPruneOptions, checkStatsInput, copyEndpoint, decodeCursor, encodeCursor, notificationsFor } from './common';
 import { type SqlRow, json, toAttempt, toDelivery, toEndpoint, toMessage, toNotification } from './sql-rows';
-import { type Checkpointer, startCheckpointer } from './sqlite-checkpointer';
+import { type Checkpointer, type CheckpointResult, startCheckpointer } from './sqlite-checkpointer';
 import { SQLITE_MIGRATIONS, type SqliteMigration } from './sqlite-migrations';
 import type {
   AttemptQuery,
@@ -51,12 +51,25 @@ type SqlValue = string | number | null;
 
 /** WAL pages between automatic checkpoints on the main thread (SQLite's default is 1,000). */
 const AUTO_CHECKPOINT_PAGES = 4000;
-/** The automatic checkpoint while the background checkpointer runs: a safety net only. */
-const SAFETY_CHECKPOINT_PAGES = 8000;
-/** Commits of one connection before the background checkpointer starts. */
+/** Bytes the WAL is truncated back to after a checkpoint (without the background checkpointer). */
+const JOURNAL_SIZE_LIMIT = 33554432;
+/** WAL frames (pages) at which writes wait for a checkpoint so that the WAL restarts (64 MiB). */
+const RESTART_FRAMES = 16384;
+/** Commits before trying again when a restart could not happen. */
+const RESTART_RETRY_COMMITS = 256;
+/** Commits of one connection before the background checkpointer starts... */
 const CHECKPOINTER_AFTER_COMMITS = 256;
-/** Commits between two background checkpoint requests. */
+/** ...or rows written, whichever comes first (a fan-out to 100 endpoints writes 100 rows in one commit). */
+const CHECKPOINTER_AFTER_ROWS = 4096;
+/** Commits between two background checkpoint requests... */
 const CHECKPOINT_EVERY_COMMITS = 32;
+/**
+ * ...or rows written since the last request, whichever comes first. Rows, not commits, are what
+ * fill the WAL: a row in a table with per-endpoint indexes dirties a page in each of them, so a
+ * commit of 100 deliveries appends hundreds of pages. Counted in commits alone, big commits let
+ * the WAL reach the main thread's safety checkpoint (two fsyncs in the middle of a `send()`).
+ */
+const CHECKPOINT_EVERY_ROWS = 512;
 
 function endpointParams(endpoint: StoredEndpoint): Record<string, SqlValue> {
   return {
@@ -159,7 +172,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     // takes checkpoints over (see below). After a checkpoint the WAL file is truncated back to
     // 32 MiB at most.
     db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
-    db.pragma('journal_size_limit = 33554432');
+    db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
     migrate(db, [...SQLITE_MIGRATIONS, ...(options.migrations ?? [])]);
   } catch (error) {
     throw new SenderError('storage_error', `Could not open the SQLite database: ${(error as Error).message}`, { cause: error });
@@ -210,13 +223,15 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     insertMessage: db.prepare(
       'INSERT INTO messages (id, tenant, type, payload, idempotency_key, created_at, trace_context) VALUES (@id, @tenant, @type, @payload, @idempotencyKey, @createdAt, @traceContext)',
     ),
-    fanOutTargets: db.prepare('SELECT id, events FROM endpoints WHERE tenant = ? AND enabled = 1 ORDER BY seq'),
-    // Every delivery of a message in one statement: one JSON array of [id, endpoint] pairs, read
-    // in one pass (two arrays joined on their keys re-read one array per row: O(n²)).
+    fanOutTargets: db.prepare('SELECT id, events, fifo FROM endpoints WHERE tenant = ? AND enabled = 1 ORDER BY seq'),
+    // Every delivery of a message in one statement: one JSON array of [id, endpoint, fifo]
+    // triples, read in one pass (two arrays joined on their keys re-read one array per row: O(n²)).
     insertDeliveries: db.prepare(`INSERT INTO deliveries (id, message_id, endpoint_id, tenant, type, status, attempts, next_attempt_at, retry_base_attempts,
-      retry_base_at, due_at, created_at, updated_at)
-      SELECT p.value ->> 0, @messageId, p.value ->> 1, @tenant, @type, 'pending', 0, @now, 0, @createdAt, @now, @now, @now
+      retry_base_at, due_at, created_at, updated_at, fifo)
+      SELECT p.value ->> 0, @messageId, p.value ->> 1, @tenant, @type, 'pending', 0, @now, 0, @createdAt, @now, @now, @now, p.value ->> 2
       FROM json_each(@pairs) p ORDER BY p.key`),
+    // An endpoint's FIFO setting changed: its open deliveries follow (deliveries_fifo_open).
+    setOpenFifo: db.prepare('UPDATE deliveries SET fifo = @fifo WHERE endpoint_id = @id AND next_attempt_at IS NOT NULL AND fifo <> @fifo'),
     deliveriesOfMessage: db.prepare('SELECT * FROM deliveries WHERE message_id = ? ORDER BY seq'),
     getDelivery: db.prepare('SELECT * FROM deliveries WHERE id = ?'),
     fullEndpoints: db.prepare(`SELECT endpoint_id FROM deliveries WHERE status = 'in_flight' AND lease_until > ? GROUP BY endpoint_id HAVING count(*) >= ?`),
@@ -227,7 +242,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
         AND e.enabled = 1 AND (e.paused_until IS NULL OR e.paused_until <= @now)
         AND (e.rate_limit IS NULL OR e.rate_next_at IS NULL OR e.rate_next_at <= @now)
         AND d.endpoint_id NOT IN (SELECT value FROM json_each(@full))
-        AND (e.fifo = 0 OR d.seq = (SELECT min(x.seq) FROM deliveries x INDEXED BY deliveries_endpoint_open WHERE x.endpoint_id = d.endpoint_id AND x.next_attempt_at IS NOT NULL))
+        AND (e.fifo = 0 OR d.seq = (SELECT min(x.seq) FROM deliveries x INDEXED BY deliveries_fifo_open WHERE x.endpoint_id = d.endpoint_id AND x.fifo = 1 AND x.next_attempt_at IS NOT NULL))
       ORDER BY d.due_at, d.seq LIMIT @scan`),
     signingSecrets: db.prepare(
       'SELECT secret, created_at, expires_at FROM endpoint_secrets WHERE endpoint_id = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY (expires_at IS NOT NULL), created_at DESC, seq DESC',
@@ -250,11 +265,12 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     releaseOne: db.prepare(`UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_until = NULL,
       next_attempt_at = coalesce(@next, next_attempt_at), due_at = coalesce(@next, next_attempt_at), updated_at = @now
       WHERE status = 'in_flight' AND lease_owner = @owner AND id = @id`),
+    // Reopening a finished delivery takes the endpoint's FIFO setting of now (deliveries_fifo_open).
     requeue: db.prepare(`UPDATE deliveries SET status = 'pending', next_attempt_at = @now, due_at = @now, lease_owner = NULL, lease_until = NULL,
-      retry_base_attempts = attempts, retry_base_at = @now, updated_at = @now WHERE id = @id AND status IN ('failed', 'pending')`),
+      fifo = (SELECT e.fifo FROM endpoints e WHERE e.id = deliveries.endpoint_id), retry_base_attempts = attempts, retry_base_at = @now, updated_at = @now WHERE id = @id AND status IN ('failed', 'pending')`),
     stats: db.prepare(SQLITE_STATS_QUERY),
     recover: db.prepare(`UPDATE deliveries SET status = 'pending', next_attempt_at = @now, due_at = @now, lease_owner = NULL, lease_until = NULL,
-      retry_base_attempts = attempts, retry_base_at = @now, updated_at = @now WHERE endpoint_id = @endpointId AND status = 'failed' AND created_at >= @since`),
+      fifo = (SELECT e.fifo FROM endpoints e WHERE e.id = deliveries.endpoint_id), retry_base_attempts = attempts, retry_base_at = @now, updated_at = @now WHERE endpoint_id = @endpointId AND status = 'failed' AND created_at >= @since`),
   };
 
   const listStatements = new Map<string, Database.Statement>();
@@ -326,35 +342,97 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     }
   });
 
-  // Background checkpoints: once this connection has committed a few hundred times (a busy
-  // sender, not a test or a CLI), a worker thread checkpoints the WAL every few dozen commits and
-  // the automatic checkpoint here becomes a safety net for when it falls behind or dies.
+  // Background checkpoints: once this connection has committed a few hundred times or written a
+  // few thousand rows (a busy sender, not a test or a CLI), a worker thread with its own
+  // connection takes every checkpoint over, requested every few dozen commits or few hundred rows.
+  //
+  // While the worker runs, this connection never syncs: synchronous=OFF and no automatic
+  // checkpoint here. Durability stays NORMAL's, because in WAL mode NORMAL syncs only in
+  // checkpoints, and every checkpoint now runs on the worker's NORMAL connection (it syncs the WAL
+  // before copying pages back and the database after). A commit is still written to the WAL
+  // before its promise settles, so it outlives the process; after an OS crash or power loss the
+  // database is the last checkpoint plus whatever WAL frames reached the disk, as with NORMAL.
+  // What OFF skips here is the sync of the WAL header when the WAL restarts from its beginning:
+  // until the next checkpoint syncs it, a lost header only invalidates the frames written since,
+  // which NORMAL does not promise to keep either.
+  //
+  // The WAL restarts only when a write begins with every frame already copied back. Under steady
+  // load that moment does not come by itself, so once the WAL holds RESTART_FRAMES, writes wait
+  // for one more checkpoint (a few milliseconds, once every tens of megabytes) and the next
+  // commit starts the WAL over. If the worker dies, this connection goes back to NORMAL and to
+  // SQLite's automatic checkpoints.
   let commits = 0;
+  let rows = 0;
+  let rowsAtRequest = 0;
+  const totalChanges = db.prepare('SELECT total_changes()').pluck();
   let checkpointer: Checkpointer | undefined;
+  /** Writes wait for the checkpoint in progress, then restart the WAL. */
+  let holding = false;
+  /** Commits when a restart last failed (a reader in another process): no new wait before RESTART_RETRY_COMMITS more. */
+  let restartFailedAt = Number.NEGATIVE_INFINITY;
   const { filename } = options;
   // A private in-memory database has no WAL to checkpoint.
   let checkpointerFailed = filename === ':memory:' || filename.startsWith('file:');
+
+  function release(): void {
+    holding = false;
+    if (queue.length > 0 && !flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flush);
+    }
+  }
+
+  function onCheckpoint(result: CheckpointResult | null): void {
+    if (closed || !checkpointer) return;
+    if (holding) {
+      // Every frame is back in the database: the next commit restarts the WAL.
+      if (!result || result.busy !== 0 || result.checkpointed < result.log) restartFailedAt = commits;
+      release();
+      return;
+    }
+    if (result && result.log >= RESTART_FRAMES && commits - restartFailedAt >= RESTART_RETRY_COMMITS) {
+      holding = true;
+      checkpointer.request();
+    }
+  }
+
+  function onCheckpointerExit(): void {
+    checkpointer = undefined;
+    checkpointerFailed = true;
+    if (!closed) {
+      db.pragma('synchronous = NORMAL');
+      db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
+      db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
+    }
+    if (holding) release();
+  }
+
   function afterCommit(): void {
     commits += 1;
-    if (commits % CHECKPOINT_EVERY_COMMITS !== 0 || checkpointerFailed || closed) return;
+    if (checkpointerFailed || closed) return;
+    rows = totalChanges.get() as number;
+    if (commits % CHECKPOINT_EVERY_COMMITS !== 0 && rows - rowsAtRequest < CHECKPOINT_EVERY_ROWS) return;
+    rowsAtRequest = rows;
     if (!checkpointer) {
-      if (commits < CHECKPOINTER_AFTER_COMMITS) return;
-      checkpointer = startCheckpointer(filename, () => {
-        checkpointer = undefined;
-        checkpointerFailed = true;
-        if (!closed) db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
-      });
+      if (commits < CHECKPOINTER_AFTER_COMMITS && rows < CHECKPOINTER_AFTER_ROWS) return;
+      checkpointer = startCheckpointer(filename, onCheckpointerExit, onCheckpoint);
       if (!checkpointer) {
         checkpointerFailed = true;
         return;
       }
-      db.pragma(`wal_autocheckpoint = ${SAFETY_CHECKPOINT_PAGES}`);
+      db.pragma('wal_autocheckpoint = 0');
+      db.pragma('synchronous = OFF');
+      // Truncating a WAL of tens of megabytes takes 10-20 ms; it keeps its size instead (about
+      // RESTART_FRAMES pages, reused from the start at each restart; deleted on close).
+      db.pragma('journal_size_limit = -1');
     }
     checkpointer.request();
   }
 
   function flush(): void {
     flushScheduled = false;
+    // Waiting for the checkpoint that lets the WAL restart: release() flushes.
+    if (holding && !closed) return;
     const items = queue;
     queue = [];
     if (items.length === 0) return;
@@ -406,13 +484,19 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
       }
     }
     let targets: string[];
+    const fifo: number[] = [];
     if (input.endpointId !== undefined) {
-      targets = getEndpointRow(input.endpointId) ? [input.endpointId] : [];
+      const endpoint = getEndpointRow(input.endpointId);
+      targets = endpoint ? [input.endpointId] : [];
+      if (endpoint) fifo.push(endpoint.fifo ? 1 : 0);
     } else {
       targets = [];
-      for (const row of statements.fanOutTargets.all(message.tenant) as Array<{ id: string; events: string }>) {
+      for (const row of statements.fanOutTargets.all(message.tenant) as Array<{ id: string; events: string; fifo: number }>) {
         const events = json<string[]>(row.events, []);
-        if (events.length === 0 || events.includes(message.type)) targets.push(row.id);
+        if (events.length === 0 || events.includes(message.type)) {
+          targets.push(row.id);
+          fifo.push(row.fifo);
+        }
       }
     }
     const traceContext = typeof message.traceContext === 'string' ? message.traceContext : null;
@@ -421,7 +505,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     if (traceContext !== null) stored.traceContext = traceContext;
     if (targets.length === 0) return { message: stored, deliveries: [], created: true };
     const ids = targets.map(() => createId('dlv', now));
-    statements.insertDeliveries.run({ messageId: message.id, tenant: message.tenant, type: message.type, now, createdAt: message.createdAt, pairs: JSON.stringify(targets.map((endpointId, index) => [ids[index], endpointId])) });
+    statements.insertDeliveries.run({ messageId: message.id, tenant: message.tenant, type: message.type, now, createdAt: message.createdAt, pairs: JSON.stringify(targets.map((endpointId, index) => [ids[index], endpointId, fifo[index]])) });
     const deliveries: StoredDelivery[] = targets.map((endpointId, index) => ({
       id: ids[index] as string,
       messageId: message.id,
@@ -606,6 +690,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
         }
         next.updatedAt = now;
         statements.updateEndpoint.run(endpointParams(next));
+        if (current.fifo !== next.fifo) statements.setOpenFifo.run({ id, fifo: next.fifo ? 1 : 0 });
         if (current.enabled && !next.enabled) statements.parkEndpoint.run(id);
         if (!current.enabled && next.enabled) statements.unparkEndpoint.run({ id, now });
         return getEndpointRow(id);
@@ -838,9 +923,12 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     async close() {
       if (closed) return;
       // Writes already accepted are committed before the file is closed.
+      holding = false;
       flush();
       closed = true;
       await checkpointer?.stop();
+      // Closing the last connection checkpoints and deletes the WAL: with syncs.
+      db.pragma('synchronous = NORMAL');
       db.close();
     },
   };

@@ -341,6 +341,34 @@ export function describeStorageConformance(name: string, makeStorage: () => Prom
         expect((await claim(T0 + 30)).map((item) => item.delivery.id)).toEqual([ids[0]]);
       });
 
+      it('keeps FIFO order for deliveries written before the endpoint became FIFO, and lets them go when it stops', async () => {
+        const target = await addEndpoint();
+        const ids: string[] = [];
+        for (let index = 0; index < 3; index++) ids.push((await enqueue({}, T0 + index)).deliveries[0]?.id as string);
+        await storage.updateEndpoint(target.id, { fifo: true }, T0 + 5);
+        expect((await claim(T0 + 10)).map((item) => item.delivery.id)).toEqual([ids[0]]);
+        expect(await claim(T0 + 10)).toEqual([]);
+        await storage.updateEndpoint(target.id, { fifo: false }, T0 + 11);
+        expect((await claim(T0 + 12)).map((item) => item.delivery.id).sort()).toEqual([ids[1], ids[2]].sort());
+      });
+
+      it('puts a failed delivery retried or recovered after its endpoint became FIFO in its original place', async () => {
+        const target = await addEndpoint();
+        const ids: string[] = [];
+        for (let index = 0; index < 2; index++) ids.push((await enqueue({}, T0 + index)).deliveries[0]?.id as string);
+        for (const item of await claim(T0 + 10)) {
+          await storage.finishAttempt({ deliveryId: item.delivery.id, owner: 'worker-1', attempt: attemptOf(item.delivery, { success: false }), next: { status: 'failed', nextAttemptAt: null }, endpoint: { success: false }, now: T0 + 10 });
+        }
+        await storage.updateEndpoint(target.id, { fifo: true }, T0 + 20);
+        const later = (await enqueue({}, T0 + 21)).deliveries[0]?.id as string;
+        await storage.retryDelivery(ids[1] as string, T0 + 22);
+        expect((await claim(T0 + 30)).map((item) => item.delivery.id)).toEqual([ids[1]]);
+        await storage.releaseDeliveries('worker-1', { now: T0 + 31 });
+        expect(await storage.recoverDeliveries(target.id, T0, T0 + 32)).toBe(1);
+        expect((await claim(T0 + 40)).map((item) => item.delivery.id)).toEqual([ids[0]]);
+        expect(later).toBeDefined();
+      });
+
       it('never gives the same delivery to two concurrent claimers', async () => {
         for (let index = 0; index < 4; index++) await addEndpoint();
         for (let index = 0; index < 25; index++) await enqueue();
