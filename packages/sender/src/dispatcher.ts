@@ -1,5 +1,5 @@
-import { type Logger, signHeaders } from '@hooks/core';
-import { createId } from '@hooks/core/internal';
+import { ATTEMPT_HEADER, ConfigurationError, EVENT_HEADER, type Logger, PROFILE_HEADERS, sign } from '@hooks/core';
+import { createId, VERSION } from '@hooks/core/internal';
 import { FinishQueue } from './dispatcher-finish-queue';
 import type { ErrorReporter } from './error-reporter';
 import { SenderError } from './errors';
@@ -8,10 +8,10 @@ import type { AttemptOutcome, SenderMetrics } from './metrics';
 import { decideRetry, parseRetryAfter, type ResolvedRetryOptions } from './retry';
 import type { SecretBox } from './secret-box';
 import type { ClaimedDelivery, ClaimInput, FinishAttemptResult, NotificationType, Storage, StoredAttempt, StoredNotification } from './storage/types';
-import { traceHeaders } from './trace-context';
+import { readTraceContext } from './trace-context';
 import { type AttemptSpan, endAttemptSpan, startAttemptSpan, tracing } from './tracing';
 import { DeliveryNetworkError, type DeliveryResponse, type Transport } from './transport';
-import { toAttempt, toDelivery, toEndpoint } from './types';
+import { type Attempt, type Delivery, toAttempt, toDelivery, toEndpoint } from './types';
 
 /** Dispatcher tuning. */
 export interface DispatcherOptions {
@@ -87,6 +87,21 @@ export function envelopeBody(message: { id: string; type: string; createdAt: num
   return `{"id":${JSON.stringify(message.id)},"type":${JSON.stringify(message.type)},"timestamp":${JSON.stringify(new Date(message.createdAt).toISOString())},"data":${message.payload}}`;
 }
 
+/** Envelope bodies kept for reuse (a message fanned out to several endpoints, or retried), and the longest kept. */
+const BODY_CACHE_ENTRIES = 128;
+const BODY_CACHE_MAX_LENGTH = 16_384;
+/** Decrypted secrets kept (see Dispatcher.openSecret). */
+const SECRET_CACHE_ENTRIES = 1000;
+/** The `user-agent` of every attempt, as core's `signHeaders` sends it. */
+const USER_AGENT = `hooks/${VERSION}`;
+
+interface CachedBody {
+  type: string;
+  createdAt: number;
+  payload: string;
+  body: string;
+}
+
 /** An exponentially weighted moving average (weight 1/8 for the new sample). */
 function average(previous: number | undefined, sample: number): number {
   return previous === undefined ? sample : previous + (sample - previous) / 8;
@@ -107,7 +122,8 @@ function isSuccess(status: number): boolean {
 export class Dispatcher {
   /** Lease owner id of this dispatcher. */
   readonly owner = createId('dispatcher');
-  private readonly active = new Set<Promise<void>>();
+  // Attempts in flight: the promise of each (it never rejects), by its claimed delivery.
+  private readonly active = new Map<ClaimedDelivery, Promise<void>>();
   // Claimed deliveries waiting for a free slot (prefetched), oldest first.
   private readonly queued: ClaimedDelivery[] = [];
   private readonly finishes: FinishQueue;
@@ -120,8 +136,13 @@ export class Dispatcher {
   // of other processes are found by polling, those recorded here right away.
   private nextNotificationPoll = 0;
   private noticesRecorded = false;
-  // Decrypted secrets by stored value, so AES-GCM runs once per secret, not once per attempt.
-  private readonly openedSecrets = new Map<string, string>();
+  // Decrypted secrets by endpoint, then stored value, so AES-GCM runs once per secret, not once per attempt.
+  private readonly openedSecrets = new Map<string, Map<string, string>>();
+  private openedSecretCount = 0;
+  // Envelope bodies by message id (see body()).
+  private readonly bodies = new Map<string, CachedBody>();
+  // The smallest failure notice count: a success after it records `endpoint.recovered`.
+  private readonly recoveredAfter: number | undefined;
   private running = false;
   private stopping = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -143,6 +164,7 @@ export class Dispatcher {
   private prefetchScale = 1;
 
   constructor(private readonly context: DispatcherContext) {
+    this.recoveredAfter = context.notifyAfter.length > 0 ? Math.min(...context.notifyAfter) : undefined;
     this.finishes = new FinishQueue(context.storage, { claimFor: (finishing) => this.claimWithFinish(finishing), claimed: (claim, claimed) => this.takeClaimed(claim, claimed) });
   }
 
@@ -195,7 +217,7 @@ export class Dispatcher {
     if (this.active.size > 0 || this.notifying.size > 0) {
       let timeout: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
-        Promise.allSettled([...this.active, ...this.notifying]),
+        Promise.allSettled([...this.active.values(), ...this.notifying]),
         new Promise<void>((resolve) => {
           timeout = setTimeout(resolve, this.context.stopTimeoutMs);
         }),
@@ -239,7 +261,7 @@ export class Dispatcher {
           if (this.finished === finishedBefore) return;
           continue;
         }
-        if (busy > 0 && ((claimed === 0 && notified === 0) || this.active.size >= this.context.concurrency)) await Promise.race([...this.active, ...this.notifying]);
+        if (busy > 0 && ((claimed === 0 && notified === 0) || this.active.size >= this.context.concurrency)) await Promise.race([...this.active.values(), ...this.notifying]);
       }
     } finally {
       this.stopping = wasStopping && !this.running;
@@ -426,19 +448,24 @@ export class Dispatcher {
   private startQueued(): void {
     while (this.active.size < this.context.concurrency && this.queued.length > 0) {
       const item = this.queued.shift() as ClaimedDelivery;
-      const attemptStarted = performance.now();
-      const run: Promise<void> = this.attempt(item)
-        .then(() => {
-          this.attemptMs = average(this.attemptMs, performance.now() - attemptStarted);
-        })
-        .catch((error: unknown) => this.context.onError(error, 'attempt'))
-        .finally(() => {
-          this.active.delete(run);
-          this.finished++;
-          if (!this.stopping) this.startQueued();
-          this.wake();
-        });
-      this.active.add(run);
+      // run() cannot end before this line: it awaits at least once (attempt is async).
+      this.active.set(item, this.run(item));
+    }
+  }
+
+  /** One attempt in a slot: errors go to onError; the slot then starts the next queued delivery. */
+  private async run(item: ClaimedDelivery): Promise<void> {
+    const attemptStarted = performance.now();
+    try {
+      await this.attempt(item);
+      this.attemptMs = average(this.attemptMs, performance.now() - attemptStarted);
+    } catch (error) {
+      this.context.onError(error, 'attempt');
+    } finally {
+      this.active.delete(item);
+      this.finished++;
+      if (!this.stopping) this.startQueued();
+      this.wake();
     }
   }
 
@@ -451,10 +478,12 @@ export class Dispatcher {
     const { delivery, message, endpoint } = item;
     if (this.stopping) return this.release(item);
     const claimedAt = context.now();
-    let signing: string[];
+    const signing: string[] = [];
     try {
       // The claim returned the secrets: no read per attempt. Decrypted once per stored value.
-      signing = item.secrets.filter((secret) => secret.expiresAt === null || secret.expiresAt > claimedAt).map((secret) => this.openSecret(endpoint.id, secret.secret));
+      for (const secret of item.secrets) {
+        if (secret.expiresAt === null || secret.expiresAt > claimedAt) signing.push(this.openSecret(endpoint.id, secret.secret));
+      }
     } catch (error) {
       // A key missing from `encryption.keys`: nothing can be signed; the delivery waits, loudly.
       context.logger.error('An endpoint secret cannot be decrypted; its deliveries wait until the key is configured.', {
@@ -467,21 +496,35 @@ export class Dispatcher {
     // The endpoint was deleted meanwhile (its deliveries go with it): nothing to send.
     if (signing.length === 0) return this.release(item);
     const number = delivery.attempts + 1;
-    const body = envelopeBody(message);
-    const signed = await signHeaders({
-      id: message.id,
-      timestamp: Math.floor(claimedAt / 1000),
-      payload: body,
-      secrets: signing,
-      profile: endpoint.profile,
-      attempt: number,
-      eventType: message.type,
-    });
+    const body = this.body(message);
+    // The headers of core's signHeaders, built here in place (tests compare the two).
+    const names = PROFILE_HEADERS[endpoint.profile];
+    if (!names) throw new ConfigurationError('invalid_option', 'profile must be "x-webhook" or "standard".');
+    const timestamp = Math.floor(claimedAt / 1000);
+    // One secret (the usual case) as a string: core signs it without the list machinery.
+    const signature = await sign({ id: message.id, timestamp, payload: body, secrets: signing.length === 1 ? (signing[0] as string) : signing });
     // With tracing on, the attempt's own span (a child of the send's stored context) names the
     // request in `traceparent`; without, the stored context is sent as it is.
     const traced: AttemptSpan | undefined = tracing() ? startAttemptSpan(item, number) : undefined;
     // Custom headers first, so they can never replace the trace, signature or content headers.
-    const headers = { ...endpoint.headers, ...(traced ? traced.headers : traceHeaders(message.traceContext)), ...signed };
+    const headers: Record<string, string> = { ...endpoint.headers };
+    if (traced) {
+      headers.traceparent = traced.headers.traceparent as string;
+      if (traced.headers.tracestate !== undefined) headers.tracestate = traced.headers.tracestate;
+    } else if (message.traceContext) {
+      const stored = readTraceContext(message.traceContext);
+      if (stored) {
+        headers.traceparent = stored.traceparent;
+        if (stored.tracestate !== undefined) headers.tracestate = stored.tracestate;
+      }
+    }
+    headers[names.id] = message.id;
+    headers[names.timestamp] = String(timestamp);
+    headers[names.signature] = signature;
+    headers[ATTEMPT_HEADER] = String(number);
+    headers['content-type'] = 'application/json';
+    headers['user-agent'] = USER_AGENT;
+    headers[EVENT_HEADER] = message.type;
     const request = { url: endpoint.url, headers, body, timeoutMs: context.timeoutMs };
     const startedAt = context.now();
     let response: DeliveryResponse | undefined;
@@ -548,7 +591,7 @@ export class Dispatcher {
         pauseUntil: retryAfterMs !== undefined && retryAfterMs > 0 ? finishedAt + retryAfterMs : undefined,
         // Owner notifications are recorded by storage in the attempt's own transaction.
         notifyAfter: context.notifyAfter,
-        recoveredAfter: context.notifyAfter.length > 0 ? Math.min(...context.notifyAfter) : undefined,
+        recoveredAfter: this.recoveredAfter,
       },
       now: finishedAt,
     });
@@ -570,26 +613,63 @@ export class Dispatcher {
     }
   }
 
-  /** Decrypts a stored secret (cached; the cache is bounded). */
+  /** Decrypts a stored secret (cached per endpoint, as the endpoint id is part of the decryption; the cache is bounded). */
   private openSecret(endpointId: string, stored: string): string {
-    const key = `${endpointId}\u0000${stored}`;
-    const cached = this.openedSecrets.get(key);
+    let opened = this.openedSecrets.get(endpointId);
+    const cached = opened?.get(stored);
     if (cached !== undefined) return cached;
     const secret = this.context.secrets.open(endpointId, stored);
-    if (this.openedSecrets.size >= 1000) this.openedSecrets.clear();
-    this.openedSecrets.set(key, secret);
+    if (this.openedSecretCount >= SECRET_CACHE_ENTRIES) {
+      this.openedSecrets.clear();
+      this.openedSecretCount = 0;
+      opened = undefined;
+    }
+    if (!opened) {
+      opened = new Map();
+      this.openedSecrets.set(endpointId, opened);
+    }
+    opened.set(stored, secret);
+    this.openedSecretCount++;
     return secret;
   }
 
-  /** In-process events of an attempt. Owner notifications are NOT emitted here: they come from storage (see notifyRound). */
+  /**
+   * The envelope bytes of a message: built once and reused by its other deliveries (fan-out) and
+   * retries while it is among the last few messages attempted here (bounded by count and size).
+   * A cached body is used only when the stored parts it was built from are equal.
+   */
+  private body(message: ClaimedDelivery['message']): string {
+    const cached = this.bodies.get(message.id);
+    if (cached !== undefined && cached.payload === message.payload && cached.type === message.type && cached.createdAt === message.createdAt) return cached.body;
+    const body = envelopeBody(message);
+    if (body.length <= BODY_CACHE_MAX_LENGTH) {
+      if (cached !== undefined) this.bodies.delete(message.id);
+      else if (this.bodies.size >= BODY_CACHE_ENTRIES) this.bodies.delete(this.bodies.keys().next().value as string);
+      this.bodies.set(message.id, { type: message.type, createdAt: message.createdAt, payload: message.payload, body });
+    }
+    return body;
+  }
+
+  /**
+   * In-process events of an attempt; the public views are built only when someone listens.
+   * Owner notifications are NOT emitted here: they come from storage (see notifyRound).
+   */
   private emit(result: FinishAttemptResult, stored: StoredAttempt, success: boolean, status: 'succeeded' | 'failed' | 'pending'): void {
     const { emitter } = this.context;
-    const attempt = toAttempt(stored);
-    const delivery = result.delivery ? toDelivery(result.delivery) : undefined;
-    emitter.emit('attempt.finished', { attempt, delivery });
-    if (!result.applied || !delivery) return;
-    if (success) emitter.emit('delivery.succeeded', { delivery, attempt });
-    else if (status === 'failed') emitter.emit('delivery.failed', { delivery, attempt });
+    let attempt: Attempt | undefined;
+    let delivery: Delivery | undefined;
+    if (emitter.has('attempt.finished')) {
+      attempt = toAttempt(stored);
+      delivery = result.delivery ? toDelivery(result.delivery) : undefined;
+      emitter.emit('attempt.finished', { attempt, delivery });
+    }
+    if (!result.applied || !result.delivery) return;
+    const name = success ? 'delivery.succeeded' : status === 'failed' ? 'delivery.failed' : undefined;
+    if (name !== undefined && emitter.has(name)) {
+      attempt ??= toAttempt(stored);
+      delivery ??= toDelivery(result.delivery);
+      emitter.emit(name, { delivery, attempt });
+    }
     // Recorded notifications are due now: hand them over soon.
     if (result.notifications.length > 0) {
       this.noticesRecorded = true;

@@ -178,54 +178,20 @@ export function createTransport(options: TransportOptions = {}): Transport {
   return {
     send(request) {
       const started = performance.now();
-      const elapsed = () => Math.round((performance.now() - started) * 1000) / 1000;
       let url: URL;
       try {
         url = checkUrl(request.url);
       } catch (error) {
         const code: NetworkErrorCode = SenderError.isInstance(error) && error.code === 'blocked_address' ? 'blocked_address' : 'network';
         return Promise.reject(
-          new DeliveryNetworkError(code, SenderError.isInstance(error) ? error.message : 'The endpoint URL is not usable.', elapsed(), { cause: error }),
+          new DeliveryNetworkError(code, SenderError.isInstance(error) ? error.message : 'The endpoint URL is not usable.', elapsedSince(started), { cause: error }),
         );
       }
 
       // undici's low-level dispatch: no stream, no AbortSignal, no async iterator per request. The
       // response is complete (and the socket back in the pool) when onResponseEnd runs.
       return new Promise<DeliveryResponse>((resolve, reject) => {
-        let settled = false;
-        let timedOut = false;
-        let controller: Dispatcher.DispatchController | undefined;
-        let status = 0;
-        let headers: Record<string, string> = {};
-        const chunks: Buffer[] = [];
-        let kept = 0;
-        let drained = 0;
-
-        const succeed = () => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          const response = { status, headers, body: decodeExcerpt(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)), durationMs: elapsed() };
-          // undici makes the connection reusable in a setImmediate it schedules right after this
-          // callback (it waits one event loop turn on purpose), and until then its pool counts the
-          // connection as busy and would open another for our next request. Answering after that
-          // turn keeps sequential deliveries on one keep-alive connection.
-          queueMicrotask(() => setImmediate(resolve, response));
-        };
-        const fail = (error: unknown) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          reject(toNetworkError(error, timedOut, request.timeoutMs, elapsed()));
-        };
-        const timer = setTimeout(() => {
-          timedOut = true;
-          const error = new Error('timeout');
-          // Still queued or connecting: answer now; the request is aborted as soon as it starts.
-          if (controller) controller.abort(error);
-          fail(error);
-        }, request.timeoutMs);
-
+        const handler = new PendingRequest(started, request.timeoutMs, maxResponseBytes, resolve, reject);
         try {
           agent.dispatch(
             {
@@ -234,48 +200,14 @@ export function createTransport(options: TransportOptions = {}): Transport {
               method: 'POST',
               headers: request.headers,
               body: request.body,
-              // The overall timer above is the limit; undici's own phase timers would only fire later.
+              // The overall timer is the limit; undici's own phase timers would only fire later.
               headersTimeout: 0,
               bodyTimeout: 0,
             },
-            {
-              onRequestStart(requestController) {
-                controller = requestController;
-                if (settled) requestController.abort(new Error('timeout'));
-              },
-              onResponseStart(_controller, statusCode, responseHeaders) {
-                status = statusCode;
-                headers = {};
-                for (const [name, value] of Object.entries(responseHeaders)) {
-                  if (value === undefined) continue;
-                  headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
-                }
-              },
-              onResponseData(responseController, chunk) {
-                if (kept < maxResponseBytes) {
-                  const part = chunk.length > maxResponseBytes - kept ? chunk.subarray(0, maxResponseBytes - kept) : chunk;
-                  chunks.push(part);
-                  kept += part.length;
-                } else {
-                  drained += chunk.length;
-                  // A small overflow is read to the end so the connection stays reusable; a huge
-                  // answer is cut: we answer with the excerpt and drop the connection.
-                  if (drained > DRAIN_LIMIT_BYTES) {
-                    succeed();
-                    responseController.abort(new Error('response excerpt complete'));
-                  }
-                }
-              },
-              onResponseEnd() {
-                succeed();
-              },
-              onResponseError(_controller, error) {
-                fail(error);
-              },
-            },
+            handler,
           );
         } catch (error) {
-          fail(error);
+          handler.fail(error);
         }
       });
     },
@@ -288,9 +220,123 @@ export function createTransport(options: TransportOptions = {}): Transport {
   };
 }
 
+/** Milliseconds since `started` (a performance.now() reading), to the microsecond. */
+function elapsedSince(started: number): number {
+  return Math.round((performance.now() - started) * 1000) / 1000;
+}
+
+/** The overall timer of a request ran out (a function of the module, so a request makes no closure for it). */
+function timeOut(pending: PendingRequest): void {
+  pending.timeOut();
+}
+
+/** Hands a response over (see PendingRequest.succeed). */
+function answerNextTurn(pending: PendingRequest): void {
+  setImmediate(pending.resolve, pending.response as DeliveryResponse);
+}
+
+/**
+ * One request in flight: undici's dispatch handler, its overall timer, and the promise it settles.
+ * A class rather than closures: one object per request.
+ */
+class PendingRequest implements Dispatcher.DispatchHandler {
+  private settled = false;
+  private timedOut = false;
+  private controller: Dispatcher.DispatchController | undefined;
+  private status = 0;
+  private headers: Record<string, string> = {};
+  private readonly chunks: Buffer[] = [];
+  private kept = 0;
+  private drained = 0;
+  private readonly timer: ReturnType<typeof setTimeout>;
+  response: DeliveryResponse | undefined;
+
+  constructor(
+    private readonly started: number,
+    private readonly timeoutMs: number,
+    private readonly maxResponseBytes: number,
+    readonly resolve: (response: DeliveryResponse) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {
+    this.timer = setTimeout(timeOut, timeoutMs, this);
+  }
+
+  timeOut(): void {
+    this.timedOut = true;
+    const error = new Error('timeout');
+    // Still queued or connecting: answer now; the request is aborted as soon as it starts.
+    if (this.controller) this.controller.abort(error);
+    this.fail(error);
+  }
+
+  private succeed(): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    const { chunks } = this;
+    this.response = { status: this.status, headers: this.headers, body: decodeExcerpt(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)), durationMs: elapsedSince(this.started) };
+    // undici makes the connection reusable in a setImmediate it schedules right after this
+    // callback (it waits one event loop turn on purpose), and until then its pool counts the
+    // connection as busy and would open another for our next request. Answering after that
+    // turn keeps sequential deliveries on one keep-alive connection.
+    process.nextTick(answerNextTurn, this);
+  }
+
+  fail(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.reject(toNetworkError(error, this.timedOut, this.timeoutMs, elapsedSince(this.started)));
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.settled) controller.abort(new Error('timeout'));
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, responseHeaders: Record<string, string | string[] | undefined>): void {
+    this.status = statusCode;
+    const headers: Record<string, string> = {};
+    for (const name of Object.keys(responseHeaders)) {
+      const value = responseHeaders[name];
+      if (value === undefined) continue;
+      headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+    }
+    this.headers = headers;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const { maxResponseBytes } = this;
+    if (this.kept < maxResponseBytes) {
+      const part = chunk.length > maxResponseBytes - this.kept ? chunk.subarray(0, maxResponseBytes - this.kept) : chunk;
+      this.chunks.push(part);
+      this.kept += part.length;
+    } else {
+      this.drained += chunk.length;
+      // A small overflow is read to the end so the connection stays reusable; a huge answer is
+      // cut: we answer with the excerpt and drop the connection.
+      if (this.drained > DRAIN_LIMIT_BYTES) {
+        this.succeed();
+        controller.abort(new Error('response excerpt complete'));
+      }
+    }
+  }
+
+  onResponseEnd(): void {
+    this.succeed();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.fail(error);
+  }
+}
+
+// Decoding keeps no state between calls (no `stream` option), so one decoder serves every response.
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
 /** Decodes the kept bytes, dropping a multi-byte character cut in half at the end. */
 function decodeExcerpt(bytes: Buffer): string {
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  const text = utf8.decode(bytes);
   return text.endsWith('\uFFFD') && bytes.length > 0 && (bytes[bytes.length - 1] ?? 0) >= 0x80 ? text.slice(0, -1) : text;
 }
 
