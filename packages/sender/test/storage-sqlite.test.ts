@@ -95,9 +95,9 @@ describe('sqlite specifics', () => {
   });
 
   it('keeps the WAL bounded under steady writes once the background checkpointer runs', async () => {
-    // 400 fan-outs to 100 endpoints, back to back: each appends ~170 WAL pages, ~270 MiB in all
+    // 700 fan-outs to 100 endpoints, back to back: each appends ~170 WAL pages, ~460 MiB in all
     // if the WAL never started over. The storage makes writes wait for one checkpoint once the
-    // WAL holds 16,384 pages (64 MiB), so the next commit restarts it from the beginning.
+    // WAL holds 32,768 pages (128 MiB), so the next commit restarts it from the beginning.
     const filename = join(directory, 'steady.db');
     const storage = createSqliteStorage({ filename });
     try {
@@ -108,17 +108,17 @@ describe('sqlite specifics', () => {
         );
       }
       const payload = JSON.stringify({ text: 'x'.repeat(200) });
-      for (let index = 0; index < 400; index++) {
+      for (let index = 0; index < 700; index++) {
         const { deliveries } = await storage.enqueueMessage({ message: { id: `msg_${index}`, tenant: 't', type: 'x', payload, idempotencyKey: null, createdAt: 1 }, now: 1 });
         expect(deliveries).toHaveLength(100);
       }
-      expect(statSync(`${filename}-wal`).size).toBeLessThan(120 * 1024 * 1024);
+      expect(statSync(`${filename}-wal`).size).toBeLessThan(160 * 1024 * 1024);
     } finally {
       await storage.close();
     }
     const check = new Database(filename, { readonly: true });
     try {
-      expect(check.prepare('SELECT count(*) FROM deliveries').pluck().get()).toBe(40_000);
+      expect(check.prepare('SELECT count(*) FROM deliveries').pluck().get()).toBe(70_000);
     } finally {
       check.close();
     }

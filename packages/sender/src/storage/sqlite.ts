@@ -53,8 +53,10 @@ type SqlValue = string | number | null;
 const AUTO_CHECKPOINT_PAGES = 4000;
 /** Bytes the WAL is truncated back to after a checkpoint (without the background checkpointer). */
 const JOURNAL_SIZE_LIMIT = 33554432;
-/** WAL frames (pages) at which writes wait for a checkpoint so that the WAL restarts (64 MiB). */
-const RESTART_FRAMES = 16384;
+/** WAL frames (pages) at which writes wait for a checkpoint so that the WAL restarts (128 MiB). */
+const RESTART_FRAMES = 32768;
+/** Frames before RESTART_FRAMES from which every commit asks for a checkpoint. */
+const RESTART_APPROACH_FRAMES = 1024;
 /** Commits before trying again when a restart could not happen. */
 const RESTART_RETRY_COMMITS = 256;
 /** Commits of one connection before the background checkpointer starts... */
@@ -358,7 +360,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   //
   // The WAL restarts only when a write begins with every frame already copied back. Under steady
   // load that moment does not come by itself, so once the WAL holds RESTART_FRAMES, writes wait
-  // for one more checkpoint (a few milliseconds, once every tens of megabytes) and the next
+  // for one more checkpoint (a few milliseconds, once every 128 MiB written; every commit close to
+  // that asks for a checkpoint, so the last one has little to copy) and the next
   // commit starts the WAL over. If the worker dies, this connection goes back to NORMAL and to
   // SQLite's automatic checkpoints.
   let commits = 0;
@@ -368,6 +371,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   let checkpointer: Checkpointer | undefined;
   /** Writes wait for the checkpoint in progress, then restart the WAL. */
   let holding = false;
+  /** Frames in the WAL at the last checkpoint. */
+  let walFrames = 0;
   /** Commits when a restart last failed (a reader in another process): no new wait before RESTART_RETRY_COMMITS more. */
   let restartFailedAt = Number.NEGATIVE_INFINITY;
   const { filename } = options;
@@ -384,6 +389,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
 
   function onCheckpoint(result: CheckpointResult | null): void {
     if (closed || !checkpointer) return;
+    walFrames = result?.log ?? walFrames;
     if (holding) {
       // Every frame is back in the database: the next commit restarts the WAL.
       if (!result || result.busy !== 0 || result.checkpointed < result.log) restartFailedAt = commits;
@@ -411,7 +417,9 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     commits += 1;
     if (checkpointerFailed || closed) return;
     rows = totalChanges.get() as number;
-    if (commits % CHECKPOINT_EVERY_COMMITS !== 0 && rows - rowsAtRequest < CHECKPOINT_EVERY_ROWS) return;
+    // Close to a restart, checkpoint after every commit: the wait for the last one is then short.
+    const closeToRestart = walFrames >= RESTART_FRAMES - RESTART_APPROACH_FRAMES;
+    if (!closeToRestart && commits % CHECKPOINT_EVERY_COMMITS !== 0 && rows - rowsAtRequest < CHECKPOINT_EVERY_ROWS) return;
     rowsAtRequest = rows;
     if (!checkpointer) {
       if (commits < CHECKPOINTER_AFTER_COMMITS && rows < CHECKPOINTER_AFTER_ROWS) return;
