@@ -82,6 +82,7 @@ describe('postgres options and migrations', () => {
         { version: 2, name: 'notifications' },
         { version: 3, name: 'batched claims and finishes' },
         { version: 4, name: 'set-based finishes, fewer claim rounds' },
+        { version: 5, name: 'index diet' },
         { version: 100, name: 'extra' },
       ]);
       // The default `migrate: true` also migrates lazily on first use.

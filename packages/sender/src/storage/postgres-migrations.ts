@@ -803,4 +803,25 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       $finish_claim2$;
     `,
   },
+  {
+    version: 5,
+    name: 'index diet',
+    sql: `
+      -- Every write of a delivery row (insert, claim, finish) adds an entry to each of its indexes
+      -- (claims and finishes change indexed columns, so no update is HOT), and the indexes keyed
+      -- by endpoint are the dear ones: their entries land on a leaf page per endpoint, not at one
+      -- right edge. Two of those entries per delivery go:
+      -- The admin listing of an endpoint's deliveries read deliveries_endpoint (endpoint_id, seq),
+      -- an entry for each of the three row versions. The unfinished deliveries are already in
+      -- deliveries_endpoint_active (endpoint_id, seq) WHERE due_at IS NOT NULL; this index holds
+      -- the others (finished, and waiting behind a disabled endpoint), so each version enters
+      -- exactly one of the two (three entries per delivery become one here) and a listing merges
+      -- the two in seq order.
+      CREATE INDEX deliveries_endpoint_done ON {{schema}}.deliveries (endpoint_id, seq) WHERE due_at IS NULL;
+      DROP INDEX {{schema}}.deliveries_endpoint;
+      -- A message's attempts are found through its deliveries (deliveries_message, then
+      -- attempts_delivery), as in the SQLite storage: one index less on every attempt.
+      DROP INDEX {{schema}}.attempts_message;
+    `,
+  },
 ];

@@ -1,17 +1,17 @@
 import { SenderError } from '../errors';
 import { checkLimit, checkPruneOptions, checkStatsInput, decodeCursor, encodeCursor } from './common';
-import { type SqlRow as Row, num, numOrNull, toAttempt, toDelivery, toEndpoint, toMessage, toNotification } from './sql-rows';
-import { POSTGRES_MIGRATIONS, type PostgresMigration } from './postgres-migrations';
 import { claimDeliveries } from './postgres/claim';
 import { type PostgresPool, type PostgresQueryable, RETRYABLE, toSenderError } from './postgres/client';
 import { enqueueMessages } from './postgres/enqueue';
 import { finishAttempts, finishAttemptsAndClaim } from './postgres/finish';
 import { createListener } from './postgres/listen';
+import { POSTGRES_MIGRATIONS, type PostgresMigration } from './postgres-migrations';
+import { num, numOrNull, type SqlRow as Row, toAttempt, toDelivery, toEndpoint, toMessage, toNotification } from './sql-rows';
 import type {
   AttemptQuery,
+  ClaimedDelivery,
   ClaimInput,
   ClaimNotificationsInput,
-  ClaimedDelivery,
   DeliveryQuery,
   EndpointPatch,
   EndpointQuery,
@@ -37,9 +37,9 @@ import type {
   StoredSecret,
 } from './types';
 
-export type { PruneOptions, PruneResult } from './types';
 
-export type { PostgresNamedQuery, PostgresPool, PostgresPoolClient, PostgresQueryResult, PostgresQueryable } from './postgres/client';
+export type { PostgresNamedQuery, PostgresPool, PostgresPoolClient, PostgresQueryable, PostgresQueryResult } from './postgres/client';
+export type { PruneOptions, PruneResult } from './types';
 
 /** Options of {@link createPostgresStorage}. Give `pool` or `connectionString`. */
 export interface PostgresStorageOptions {
@@ -297,8 +297,20 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     enabled = $10, disabled_reason = $11, consecutive_failures = $12, rate_limit = $13, fifo = $14, paused_until = $15, created_at = $16, updated_at = $17
     WHERE id = $1 RETURNING *`;
 
-  /** A list query: filters as `column operator value`, keyset pagination on `seq`. */
-  async function list(table: string, filters: Array<[string, unknown]>, limit: number, cursor: string | undefined, descending: boolean): Promise<{ rows: Row[]; nextCursor: string | null }> {
+  /**
+   * A list query: filters as `column operator value` (or a clause with `?` where the value
+   * goes), keyset pagination on `seq`. `byDueAt`: the rows are indexed in two halves, unfinished
+   * (due_at set) and the others (migration 5: an endpoint's deliveries), so each half is read in
+   * seq order from its own partial index and the two are merged.
+   */
+  async function list(
+    table: string,
+    filters: Array<[string, unknown]>,
+    limit: number,
+    cursor: string | undefined,
+    descending: boolean,
+    byDueAt = false,
+  ): Promise<{ rows: Row[]; nextCursor: string | null }> {
     checkLimit(limit);
     const after = decodeCursor(cursor);
     const where: string[] = [];
@@ -306,14 +318,19 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     for (const [clause, value] of filters) {
       if (value === undefined) continue;
       values.push(value);
-      where.push(`${clause} $${values.length}`);
+      where.push(clause.includes('?') ? clause.replace('?', `$${values.length}`) : `${clause} $${values.length}`);
     }
     if (after !== undefined) {
       values.push(after);
       where.push(`seq ${descending ? '<' : '>'} $${values.length}`);
     }
     values.push(limit + 1);
-    const sql = `SELECT * FROM ${S}.${table}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${descending ? 'DESC' : 'ASC'} LIMIT $${values.length}`;
+    const order = `ORDER BY seq ${descending ? 'DESC' : 'ASC'} LIMIT $${values.length}`;
+    const part = (extra?: string) => {
+      const clauses = extra ? [...where, extra] : where;
+      return `SELECT * FROM ${S}.${table}${clauses.length ? ` WHERE ${clauses.join(' AND ')}` : ''} ${order}`;
+    };
+    const sql = byDueAt ? `SELECT * FROM ((${part('due_at IS NULL')}) UNION ALL (${part('due_at IS NOT NULL')})) AS halves ${order}` : part();
     return pageOf(await read(sql, values), limit);
   }
 
@@ -397,12 +414,18 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
         }
         if (!current.enabled && next.enabled) {
           // Waiting deliveries resume at once, not at a retry time planned before the disablement.
-          const resumed = await client.query(
+          // Two statements, one per partial index of the endpoint's deliveries (migration 5).
+          const waiting = await client.query(
             `UPDATE ${S}.deliveries SET next_attempt_at = least(next_attempt_at, $2), due_at = least(next_attempt_at, $2), updated_at = $2
-             WHERE endpoint_id = $1 AND status = 'pending' AND (next_attempt_at > $2 OR due_at IS NULL)`,
+             WHERE endpoint_id = $1 AND due_at IS NULL AND status = 'pending'`,
             [id, now],
           );
-          if ((resumed.rowCount ?? 0) > 0) await notify(client);
+          const later = await client.query(
+            `UPDATE ${S}.deliveries SET next_attempt_at = least(next_attempt_at, $2), due_at = least(next_attempt_at, $2), updated_at = $2
+             WHERE endpoint_id = $1 AND due_at IS NOT NULL AND status = 'pending' AND next_attempt_at > $2`,
+            [id, now],
+          );
+          if ((waiting.rowCount ?? 0) + (later.rowCount ?? 0) > 0) await notify(client);
         }
         return rows[0] ? toEndpoint(rows[0]) : undefined;
       });
@@ -411,7 +434,9 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     deleteEndpoint(id) {
       return transaction(async (client) => {
         await client.query(`DELETE FROM ${S}.attempts WHERE endpoint_id = $1`, [id]);
-        await client.query(`DELETE FROM ${S}.deliveries WHERE endpoint_id = $1`, [id]);
+        // One statement per partial index of the endpoint's deliveries (migration 5).
+        await client.query(`DELETE FROM ${S}.deliveries WHERE endpoint_id = $1 AND due_at IS NULL`, [id]);
+        await client.query(`DELETE FROM ${S}.deliveries WHERE endpoint_id = $1 AND due_at IS NOT NULL`, [id]);
         const result = await client.query(`DELETE FROM ${S}.endpoints WHERE id = $1`, [id]);
         return (result.rowCount ?? 0) > 0;
       });
@@ -539,6 +564,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
         query.limit,
         query.cursor,
         true,
+        query.endpointId !== undefined,
       );
       return { items: rows.map(toDelivery), nextCursor };
     },
@@ -563,7 +589,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
       return transaction(async (client) => {
         const result = await client.query(
           `UPDATE ${S}.deliveries SET status = 'pending', next_attempt_at = $3, due_at = $3, lease_owner = NULL, lease_until = NULL,
-           retry_base_attempts = attempts, retry_base_at = $3, updated_at = $3 WHERE endpoint_id = $1 AND status = 'failed' AND created_at >= $2`,
+           retry_base_attempts = attempts, retry_base_at = $3, updated_at = $3 WHERE endpoint_id = $1 AND due_at IS NULL AND status = 'failed' AND created_at >= $2`,
           [endpointId, since, now],
         );
         const count = result.rowCount ?? 0;
@@ -578,7 +604,8 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
         [
           ['delivery_id =', query.deliveryId],
           ['endpoint_id =', query.endpointId],
-          ['message_id =', query.messageId],
+          // Through the message's deliveries (attempts_message is gone since migration 5).
+          [`delivery_id IN (SELECT id FROM ${S}.deliveries WHERE message_id = ?)`, query.messageId],
           ['success =', query.success],
           ['started_at >=', query.since],
           ['started_at <', query.until],
