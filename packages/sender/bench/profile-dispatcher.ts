@@ -5,9 +5,9 @@ import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createEnvelope, createMessageId, serializeEnvelope } from '@hooks/core';
+import { createEnvelope, createMessageId, generateSecret, serializeEnvelope, signHeaders } from '@hooks/core';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
-import { createSender, createTransport } from '../src/index';
+import { createSender, createTransport, type Transport } from '../src/index';
 import { examplePayload, produce } from './shared';
 
 // CPU profile of the live benchmark's measured window only (no module loading, no set-up, no
@@ -15,9 +15,15 @@ import { examplePayload, produce } from './shared';
 // run.ts. Prints the top functions by self time and the inclusive time of the sender's and
 // core's own functions, in µs per delivery, and the CPU time of the window.
 //
-//   node --import tsx --conditions=dev-source bench/profile-dispatcher.ts [memory|sqlite|transport]
+//   node --import tsx --conditions=dev-source bench/profile-dispatcher.ts [memory|sqlite|transport|transport-signed]
 //
 // transport: the loop of transport-loop.ts (the sender's transport, no queue), for comparison.
+// transport-signed: the same loop, each request signed (signHeaders, one secret per endpoint,
+// the standard profile) and sent with the headers the sender sends: what a delivery costs
+// without the queue.
+// memory-no-network: the sender on memory storage with a transport that answers 200 on the next
+// turn without a socket: the queue's own CPU (send, claim, sign, finish, events), steadier than
+// any run over loopback on a shared machine.
 // PROFILE_KEEP=1 writes the .cpuprofile (path printed) for Chrome DevTools or speedscope;
 // PROFILE_OFF=1 measures without the profiler (its sampling costs CPU too).
 
@@ -60,7 +66,9 @@ async function measure(work: () => Promise<void>) {
 
 let result: Awaited<ReturnType<typeof measure>>;
 try {
-  if (mode === 'transport') {
+  if (mode === 'transport' || mode === 'transport-signed') {
+    const signed = mode === 'transport-signed';
+    const secrets = Array.from({ length: endpoints }, () => generateSecret());
     const transport = createTransport({ urlPolicy, connectionsPerOrigin: concurrency });
     const bodies = Array.from({ length: messages }, (_, index) => {
       const id = createMessageId();
@@ -72,18 +80,25 @@ try {
         Array.from({ length: concurrency }, async () => {
           for (let index = next++; index < total; index = next++) {
             const message = bodies[Math.floor(index / endpoints)] as { id: string; body: string };
-            await transport.send({ url: url(index % endpoints), headers: { 'content-type': 'application/json', 'webhook-id': message.id }, body: message.body, timeoutMs: 15_000 });
+            const headers = signed
+              ? await signHeaders({ id: message.id, timestamp: Math.floor(Date.now() / 1000), payload: message.body, secrets: [secrets[index % endpoints] as string], profile: 'standard', attempt: 1, eventType: 'registrant.created' })
+              : { 'content-type': 'application/json', 'webhook-id': message.id };
+            await transport.send({ url: url(index % endpoints), headers, body: message.body, timeoutMs: 15_000 });
           }
         }),
       );
     });
     await transport.close();
   } else {
+    const noNetwork: Transport = {
+      send: () => new Promise((resolve) => setImmediate(resolve, { status: 200, headers: { 'content-type': 'text/plain', 'content-length': '2' }, body: 'ok', durationMs: 0.1 })),
+      close: async () => {},
+    };
     const sender = createSender({
       catalog: broadcastEvents,
-      ...(mode === 'memory' ? { storage: 'memory' as const } : { database: join(directory, 'hooks.db') }),
+      ...(mode.startsWith('memory') ? { storage: 'memory' as const } : { database: join(directory, 'hooks.db') }),
       urlPolicy,
-      transport: createTransport({ urlPolicy, connectionsPerOrigin: concurrency }),
+      transport: mode === 'memory-no-network' ? noNetwork : createTransport({ urlPolicy, connectionsPerOrigin: concurrency }),
       dispatcher: { concurrency, perEndpointConcurrency: concurrency },
       logger: { info() {}, warn() {}, error: (message: string) => process.stderr.write(`${message}\n`) },
     });

@@ -636,8 +636,13 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
     return payload;
   }
 
-  function checkSize(body: string): void {
-    // Cheap bound first: a UTF-8 byte is at least one UTF-16 unit and at most three.
+  /** Checks the size of the message's envelope, built only when a bound says it might be too large. */
+  function checkSize(message: StoredMessage): void {
+    // Cheap bounds first, in UTF-16 units: the envelope is the payload, the id and the type
+    // JSON-escaped (at most 6 units per unit, plus quotes), a timestamp (at most 29 with its
+    // quotes) and 35 units of punctuation and key names; a unit is at most three UTF-8 bytes.
+    if ((message.payload.length + 6 * (message.id.length + message.type.length) + 80) * 3 <= maxPayloadBytes) return;
+    const body = envelopeBody(message);
     if (body.length * 3 <= maxPayloadBytes) return;
     const bytes = Buffer.byteLength(body);
     if (bytes > maxPayloadBytes) {
@@ -687,7 +692,7 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
     const createdAt = now();
     const message: StoredMessage = { id: createMessageId(createdAt), tenant, type: fields.type as string, payload, idempotencyKey, createdAt };
     if (traceContext !== null) message.traceContext = traceContext;
-    checkSize(envelopeBody(message));
+    checkSize(message);
     return message;
   }
 
@@ -792,7 +797,7 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
         const createdAt = now();
         const message: StoredMessage = { id: createMessageId(createdAt), tenant: endpoint.tenant, type: chosen, payload, idempotencyKey: null, createdAt };
         if (span) message.traceContext = spanTraceContext(span);
-        checkSize(envelopeBody(message));
+        checkSize(message);
         const result = await storage.enqueueMessage({ message, endpointId: endpoint.id, now: createdAt });
         const delivery = result.deliveries[0];
         if (!delivery) throw new SenderError('endpoint_not_found', 'No endpoint has this id.');

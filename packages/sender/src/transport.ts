@@ -164,23 +164,25 @@ export function createTransport(options: TransportOptions = {}): Transport {
   });
 
   // Endpoint URLs repeat on every delivery; the policy is fixed per transport, so a URL checked
-  // once is checked for good (a small bounded cache, cleared when full).
-  const checkedUrls = new Map<string, URL>();
-  const checkUrl = (text: string): URL => {
+  // once is checked for good (a small bounded cache, cleared when full), with the origin and path
+  // undici needs (URL getters build new strings on every read).
+  const checkedUrls = new Map<string, { origin: string; path: string }>();
+  const checkUrl = (text: string): { origin: string; path: string } => {
     const cached = checkedUrls.get(text);
     if (cached) return cached;
     const url = assertEndpointUrl(text, policy);
+    const target = { origin: url.origin, path: `${url.pathname}${url.search}` };
     if (checkedUrls.size >= 1000) checkedUrls.clear();
-    checkedUrls.set(text, url);
-    return url;
+    checkedUrls.set(text, target);
+    return target;
   };
 
   return {
     send(request) {
       const started = performance.now();
-      let url: URL;
+      let target: { origin: string; path: string };
       try {
-        url = checkUrl(request.url);
+        target = checkUrl(request.url);
       } catch (error) {
         const code: NetworkErrorCode = SenderError.isInstance(error) && error.code === 'blocked_address' ? 'blocked_address' : 'network';
         return Promise.reject(
@@ -195,8 +197,8 @@ export function createTransport(options: TransportOptions = {}): Transport {
         try {
           agent.dispatch(
             {
-              origin: url.origin,
-              path: `${url.pathname}${url.search}`,
+              origin: target.origin,
+              path: target.path,
               method: 'POST',
               headers: request.headers,
               body: request.body,

@@ -98,6 +98,28 @@ describe('dispatcher hot path', () => {
     expect([...seen.values()].every((count) => count === 3)).toBe(true);
   });
 
+  for (const [label, unit] of [
+    ['ASCII', 'e'],
+    ['two-byte', 'é'],
+    ['three-byte', '€'],
+  ] as const) {
+    it(`accepts an envelope of exactly maxPayloadBytes and refuses one byte more (${label} payload)`, async () => {
+      // The envelope of a payload whose eventId is empty, measured on a stored message.
+      const probe = sender({ transport: recordingTransport() });
+      await probe.endpoints.create({ tenant: 'acme', url: 'http://127.0.0.1:9/hooks' });
+      const { messageId } = await probe.send({ tenant: 'acme', type: 'registrant.created', data: { ...registrantData(), eventId: '' } });
+      const stored = await probe.messages.get(messageId);
+      const base = Buffer.byteLength(serializeEnvelope({ id: messageId, type: 'registrant.created', timestamp: stored.createdAt.toISOString(), data: stored.data }));
+      const units = 300;
+      const limit = base + units * Buffer.byteLength(unit);
+      const hooks = sender({ transport: recordingTransport(), maxPayloadBytes: limit });
+      const fits = await hooks.send({ tenant: 'acme', type: 'registrant.created', data: { ...registrantData(), eventId: unit.repeat(units) } });
+      expect(fits.deliveryCount).toBe(0);
+      const error = await hooks.send({ tenant: 'acme', type: 'registrant.created', data: { ...registrantData(), eventId: `${unit.repeat(units - 1)}${unit}e` } }).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ code: 'payload_too_large', details: { bytes: limit + 1, limit } });
+    });
+  }
+
   it('hands the same attempt and delivery views to attempt.finished and delivery.succeeded', async () => {
     const transport = recordingTransport();
     const hooks = sender({ transport });
