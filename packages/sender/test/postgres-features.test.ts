@@ -348,6 +348,60 @@ describe('postgres claims across sessions', () => {
   });
 });
 
+describe('postgres listings over the halves of an endpoint’s deliveries (migration 5)', () => {
+  it('lists an endpoint’s open and finished deliveries together in seq order, page by page, by status, and with its waiting ones while disabled', async () => {
+    await reset();
+    const target = await addEndpoint();
+    const other = await addEndpoint();
+    const sent: string[] = [];
+    for (let index = 0; index < 9; index++) {
+      const result = await storage.enqueueMessage({ message: message(), now: T0 });
+      sent.push(...result.deliveries.filter((delivery) => delivery.endpointId === target.id).map((delivery) => delivery.id));
+    }
+    // Finish every other one of the target's deliveries (succeeded), lease one more, leave the rest pending.
+    const claimed = await storage.claimDeliveries({ owner: 'w', now: T0, leaseMs: 60_000, limit: 18, perEndpointConcurrency: 20 });
+    const mine = claimed.filter((item) => item.delivery.endpointId === target.id).sort((a, b) => (a.delivery.id < b.delivery.id ? -1 : 1));
+    expect(mine).toHaveLength(9);
+    for (const [index, item] of mine.entries()) if (index % 2 === 0) await success(item, 'w');
+    await storage.releaseDeliveries('w', { now: T0, ids: mine.filter((_, index) => index % 2 === 1 && index !== 7).map((item) => item.delivery.id) });
+    const statusOf = async () => new Map((await storage.listDeliveries({ endpointId: target.id, limit: 100 })).items.map((delivery) => [delivery.id, delivery.status]));
+    const all = await statusOf();
+    expect([...all.keys()]).toEqual([...sent].reverse());
+    expect([...all.values()].filter((status) => status === 'succeeded')).toHaveLength(5);
+    expect([...all.values()].filter((status) => status === 'in_flight')).toHaveLength(1);
+    expect([...all.values()].filter((status) => status === 'pending')).toHaveLength(3);
+    // Pages of 2 across both halves: every delivery once, newest first.
+    const paged: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await storage.listDeliveries({ endpointId: target.id, limit: 2, cursor });
+      paged.push(...page.items.map((delivery) => delivery.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(paged).toEqual([...sent].reverse());
+    for (const status of ['succeeded', 'in_flight', 'pending', 'failed'] as const) {
+      const listed = await storage.listDeliveries({ endpointId: target.id, status, limit: 100 });
+      expect(listed.items.map((delivery) => delivery.id)).toEqual([...all].filter(([, value]) => value === status).map(([id]) => id));
+      const withTenant = await storage.listDeliveries({ tenant: 'tenant_a', endpointId: target.id, status, limit: 100 });
+      expect(withTenant.items.map((delivery) => delivery.id)).toEqual(listed.items.map((delivery) => delivery.id));
+    }
+    // Disabled: its pending deliveries leave the claim index and are still listed as pending.
+    await storage.updateEndpoint(target.id, { enabled: false, disabledReason: 'manual' }, T0 + 1);
+    const waiting = await storage.listDeliveries({ endpointId: target.id, status: 'pending', limit: 100 });
+    expect(waiting.items).toHaveLength(3);
+    expect((await pool.query(`SELECT count(*)::int AS n FROM "${schema}".deliveries WHERE endpoint_id = $1 AND status = 'pending' AND due_at IS NULL`, [target.id])).rows[0]?.n).toBe(3);
+    expect((await storage.listDeliveries({ endpointId: target.id, limit: 100 })).items.map((delivery) => delivery.id)).toEqual([...sent].reverse());
+    // A message's attempts come through its deliveries; deleting the endpoint removes both halves.
+    const first = mine[0] as (typeof mine)[number];
+    const attempts = await storage.listAttempts({ messageId: first.delivery.messageId, limit: 10 });
+    expect(attempts.items.map((attempt) => attempt.deliveryId)).toEqual([first.delivery.id]);
+    expect(await storage.deleteEndpoint(target.id)).toBe(true);
+    expect((await storage.listDeliveries({ endpointId: target.id, limit: 100 })).items).toEqual([]);
+    expect((await pool.query(`SELECT count(*)::int AS n FROM "${schema}".deliveries WHERE endpoint_id = $1`, [target.id])).rows[0]?.n).toBe(0);
+    expect((await storage.listDeliveries({ endpointId: other.id, limit: 100 })).items).toHaveLength(9);
+  });
+});
+
 describe('postgres retention', () => {
   it('prunes old finished messages with their deliveries and attempts in batches, keeping unfinished ones', async () => {
     await reset();

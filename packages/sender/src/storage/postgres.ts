@@ -114,6 +114,20 @@ export function postgresStatsQuery(S: string): string {
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,47}$/;
 
+/**
+ * The halves of an endpoint's deliveries a listing reads (see `list`), by status: in flight is
+ * always open, succeeded and failed never are; a pending delivery is open unless its endpoint
+ * is disabled (its waiting deliveries leave the claim indexes), so the finished half is read
+ * for pending ones only then (else it would walk the endpoint's whole history to find none).
+ * `endpointParameter`: the position of the endpoint id among the list parameters.
+ */
+function deliveryHalves(status: string | undefined, endpointParameter: number): { open: string | false; done: string | false } {
+  if (status === 'in_flight') return { open: '', done: false };
+  if (status === 'succeeded' || status === 'failed') return { open: false, done: '' };
+  if (status === 'pending') return { open: '', done: ` AND NOT EXISTS (SELECT 1 FROM {{schema}}.endpoints e WHERE e.id = $${endpointParameter} AND e.enabled)` };
+  return { open: '', done: '' };
+}
+
 function endpointValues(endpoint: StoredEndpoint): unknown[] {
   return [
     endpoint.id,
@@ -299,9 +313,10 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
 
   /**
    * A list query: filters as `column operator value` (or a clause with `?` where the value
-   * goes), keyset pagination on `seq`. `byDueAt`: the rows are indexed in two halves, unfinished
+   * goes), keyset pagination on `seq`. `halves`: the rows are indexed in two halves, open
    * (due_at set) and the others (migration 5: an endpoint's deliveries), so each half is read in
-   * seq order from its own partial index and the two are merged.
+   * seq order from its own partial index and the two are merged; each half's extra condition
+   * (`$1`… as in the filters), or false when no row of that half can match.
    */
   async function list(
     table: string,
@@ -309,7 +324,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     limit: number,
     cursor: string | undefined,
     descending: boolean,
-    byDueAt = false,
+    halves?: { open: string | false; done: string | false },
   ): Promise<{ rows: Row[]; nextCursor: string | null }> {
     checkLimit(limit);
     const after = decodeCursor(cursor);
@@ -330,7 +345,14 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
       const clauses = extra ? [...where, extra] : where;
       return `SELECT * FROM ${S}.${table}${clauses.length ? ` WHERE ${clauses.join(' AND ')}` : ''} ${order}`;
     };
-    const sql = byDueAt ? `SELECT * FROM ((${part('due_at IS NULL')}) UNION ALL (${part('due_at IS NOT NULL')})) AS halves ${order}` : part();
+    let sql = part();
+    if (halves) {
+      const extra = (clause: string) => clause.replaceAll('{{schema}}', S);
+      const parts = [halves.done === false ? undefined : part(`due_at IS NULL${extra(halves.done)}`), halves.open === false ? undefined : part(`due_at IS NOT NULL${extra(halves.open)}`)].filter(
+        (text) => text !== undefined,
+      );
+      sql = parts.length === 1 ? (parts[0] as string) : `SELECT * FROM ((${parts.join(') UNION ALL (')})) AS halves ${order}`;
+    }
     return pageOf(await read(sql, values), limit);
   }
 
@@ -564,7 +586,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
         query.limit,
         query.cursor,
         true,
-        query.endpointId !== undefined,
+        query.endpointId === undefined ? undefined : deliveryHalves(query.status, query.tenant === undefined ? 1 : 2),
       );
       return { items: rows.map(toDelivery), nextCursor };
     },
