@@ -147,6 +147,12 @@ export class Dispatcher {
   private stopping = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
+  // A round asked for at once (wake(), a finished attempt): one Immediate, beside the timer.
+  private immediate: ReturnType<typeof setImmediate> | undefined;
+  private readonly tickNow = () => {
+    this.immediate = undefined;
+    void this.tick();
+  };
   private ticking = false;
   private again = false;
   private lastClaimFull = false;
@@ -207,6 +213,8 @@ export class Dispatcher {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = undefined;
     // Prefetched deliveries never started: give them back so any process takes them at once.
     const unstarted = this.queued.splice(0);
     if (unstarted.length > 0) {
@@ -270,6 +278,16 @@ export class Dispatcher {
 
   private schedule(delayMs: number): void {
     if (!this.running) return;
+    if (delayMs <= 0) {
+      // A busy dispatcher asks for a round after every attempt: an Immediate costs less than a
+      // timer, and a later timer (the poll, a rate-limit wake-up) stays as it is.
+      if (this.immediate === undefined) {
+        this.immediate = setImmediate(this.tickNow);
+        // The poll alone must not keep a process alive, nor this.
+        this.immediate.unref?.();
+      }
+      return;
+    }
     const at = Date.now() + delayMs;
     if (this.timer && this.timerAt <= at) return;
     if (this.timer) clearTimeout(this.timer);
