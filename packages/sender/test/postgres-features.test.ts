@@ -99,6 +99,45 @@ describe('postgres options and migrations', () => {
     }
   });
 
+  it('migrates a version 4 schema with waiting, leased and finished deliveries to version 5 (index diet)', async () => {
+    const fresh = randomSchema('hooks_pgm');
+    schemas.push(fresh);
+    const S = `"${fresh}"`;
+    const own = createPostgresStorage({ pool, schema: fresh });
+    await own.migrate();
+    // Back to version 4's indexes, as a database of the previous release has them.
+    await pool.query(`CREATE INDEX deliveries_endpoint ON ${S}.deliveries (endpoint_id, seq); CREATE INDEX attempts_message ON ${S}.attempts (message_id);
+      DROP INDEX ${S}.deliveries_endpoint_done; DELETE FROM ${S}.schema_migrations WHERE version = 5`);
+    const target = await addEndpoint(own);
+    for (let index = 0; index < 6; index++) await own.enqueueMessage({ message: message(), now: T0 });
+    const claimed = await own.claimDeliveries({ owner: 'w', now: T0, leaseMs: 60_000, limit: 4, perEndpointConcurrency: 10 });
+    expect(claimed).toHaveLength(4);
+    await own.finishAttempts(
+      claimed.slice(0, 2).map(({ delivery }) => ({
+        deliveryId: delivery.id,
+        owner: 'w',
+        attempt: { deliveryId: delivery.id, messageId: delivery.messageId, endpointId: target.id, number: 1, startedAt: T0, durationMs: 1, statusCode: 200, responseHeaders: {}, responseBody: 'ok', errorCode: null, success: true },
+        next: { status: 'succeeded', nextAttemptAt: null },
+        endpoint: { success: true },
+        now: T0,
+      })),
+    );
+    const before = (await own.listDeliveries({ endpointId: target.id, limit: 100 })).items.map((delivery) => [delivery.id, delivery.status]);
+    expect(before.map(([, status]) => status).sort()).toEqual(['in_flight', 'in_flight', 'pending', 'pending', 'succeeded', 'succeeded']);
+    await own.close();
+    const upgraded = createPostgresStorage({ pool, schema: fresh });
+    await upgraded.migrate();
+    const indexes = (await pool.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, [fresh])).rows.map((row) => row.indexname);
+    expect(indexes).toContain('deliveries_endpoint_done');
+    expect(indexes).not.toContain('deliveries_endpoint');
+    expect(indexes).not.toContain('attempts_message');
+    expect((await upgraded.listDeliveries({ endpointId: target.id, limit: 100 })).items.map((delivery) => [delivery.id, delivery.status])).toEqual(before);
+    expect((await upgraded.listAttempts({ messageId: claimed[1]?.delivery.messageId as string, limit: 10 })).items).toHaveLength(1);
+    // The waiting ones are still claimed after the upgrade.
+    expect(await upgraded.claimDeliveries({ owner: 'w2', now: T0 + 1, leaseMs: 60_000, limit: 10, perEndpointConcurrency: 10 })).toHaveLength(2);
+    await upgraded.close();
+  });
+
   it('creates and ends its own pool from a connection string', async () => {
     const own = createPostgresStorage({ connectionString: DATABASE_URL, schema, migrate: false, poolSize: 2 });
     expect(await own.getEndpoint('ep_none')).toBeUndefined();
