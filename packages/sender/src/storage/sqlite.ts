@@ -392,7 +392,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     walFrames = result?.log ?? walFrames;
     if (holding) {
       // Every frame is back in the database: the next commit restarts the WAL.
-      if (!result || result.busy !== 0 || result.checkpointed < result.log) restartFailedAt = commits;
+      if (result?.busy !== 0 || result.checkpointed < result.log) restartFailedAt = commits;
       release();
       return;
     }
