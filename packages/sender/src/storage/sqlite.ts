@@ -260,7 +260,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
       @responseBody, @errorCode, @success)`),
     finishDelivery: db.prepare(`UPDATE deliveries SET status = @status, next_attempt_at = @next, due_at = @next, attempts = attempts + 1, lease_owner = NULL,
       lease_until = NULL, last_status = @lastStatus, last_error = @lastError, updated_at = @now
-      WHERE id = @id AND status = 'in_flight' AND lease_owner = @owner RETURNING *`),
+      WHERE id = @id AND status = 'in_flight' AND lease_owner = @owner
+      RETURNING tenant, type, attempts, retry_base_attempts, retry_base_at, created_at`),
     releaseAll: db.prepare(`UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_until = NULL,
       next_attempt_at = coalesce(@next, next_attempt_at), due_at = coalesce(@next, next_attempt_at), updated_at = @now
       WHERE status = 'in_flight' AND lease_owner = @owner`),
@@ -621,6 +622,26 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
       id: input.deliveryId,
       owner: input.owner,
     }) as SqlRow | undefined;
+    // Only the columns the input does not hold come back: a row of every column costs about as
+    // much as the update itself.
+    const delivery: StoredDelivery | undefined = finished && {
+      id: input.deliveryId,
+      messageId: input.attempt.messageId,
+      endpointId,
+      tenant: finished.tenant as string,
+      type: finished.type as string,
+      status: input.next.status,
+      attempts: Number(finished.attempts),
+      nextAttemptAt: next,
+      leaseOwner: null,
+      leaseUntil: null,
+      lastStatus: input.attempt.statusCode,
+      lastError: input.attempt.errorCode,
+      retryBaseAttempts: Number(finished.retry_base_attempts),
+      retryBaseAt: Number(finished.retry_base_at),
+      createdAt: Number(finished.created_at),
+      updatedAt: now,
+    };
     const row = finished ?? (statements.getDelivery.get(input.deliveryId) as SqlRow | undefined);
     // Every attempt is logged, applied or not, as long as its delivery still exists.
     if (row) {
@@ -669,7 +690,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
         statements.insertNotification.run({ ...notification, endpoint: JSON.stringify(endpointParams(notification.endpoint)) });
       }
     }
-    return { applied: true, delivery: toDelivery(finished), endpoint: after && copyEndpoint(after), previousFailures, disabled, notifications };
+    return { applied: true, delivery, endpoint: after && copyEndpoint(after), previousFailures, disabled, notifications };
   }
 
   const storage: Storage = {
