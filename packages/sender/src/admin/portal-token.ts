@@ -107,8 +107,11 @@ export function createPortalTokens(options: { secret?: string | Uint8Array | und
       if (typeof token !== 'string' || !isPortalToken(token) || token.length > 4096) throw invalidToken();
       const [claims, signature, extra] = token.slice(PORTAL_TOKEN_PREFIX.length).split('.');
       if (claims === undefined || signature === undefined || extra !== undefined || !/^[A-Za-z0-9_-]+$/.test(claims) || !/^[A-Za-z0-9_-]+$/.test(signature)) throw invalidToken();
-      const expected = sign(claims);
-      const given = Buffer.from(signature, 'base64url');
+      // The signature's text is compared, not its decoded bytes: base64url leaves the last
+      // character's low bits unused, so several spellings decode to the same bytes, and a token
+      // must have one spelling only.
+      const expected = Buffer.from(sign(claims).toString('base64url'));
+      const given = Buffer.from(signature);
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalidToken();
       let parsed: { t?: unknown; s?: unknown; exp?: unknown };
       try {
