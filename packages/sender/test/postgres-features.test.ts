@@ -83,6 +83,7 @@ describe('postgres options and migrations', () => {
         { version: 3, name: 'batched claims and finishes' },
         { version: 4, name: 'set-based finishes, fewer claim rounds' },
         { version: 5, name: 'index diet' },
+        { version: 6, name: 'claims return each endpoint and message once' },
         { version: 100, name: 'extra' },
       ]);
       // The default `migrate: true` also migrates lazily on first use.
@@ -438,6 +439,81 @@ describe('postgres listings over the halves of an endpoint’s deliveries (migra
     expect((await storage.listDeliveries({ endpointId: target.id, limit: 100 })).items).toEqual([]);
     expect((await pool.query(`SELECT count(*)::int AS n FROM "${schema}".deliveries WHERE endpoint_id = $1`, [target.id])).rows[0]?.n).toBe(0);
     expect((await storage.listDeliveries({ endpointId: other.id, limit: 100 })).items).toHaveLength(9);
+  });
+});
+
+describe('postgres claims return each endpoint and message once (migration 6)', () => {
+  it('gives every delivery of a claim across endpoints with rotated secrets its own endpoint, secrets and message, as unshared records', async () => {
+    await reset();
+    const endpoints = [await addEndpoint(), await addEndpoint(), await addEndpoint(storage, { headers: { 'x-team': 'c' }, metadata: { team: 'c' } })];
+    // Two rotations each: three secrets, the oldest expired by the claim's time (not returned).
+    for (const [index, target] of endpoints.entries()) {
+      await storage.rotateSecret({ endpointId: target.id, secret: `whsec_second_${index}`, previousExpiresAt: T0 + 5, now: T0 });
+      await storage.rotateSecret({ endpointId: target.id, secret: `whsec_third_${index}`, previousExpiresAt: T0 + 60_000, now: T0 + 1 });
+    }
+    const sent: StoredMessage[] = [];
+    for (let index = 0; index < 6; index++) {
+      const sentMessage = message({ payload: JSON.stringify({ n: index, text: `"quoted" ${index} \\ ü` }) });
+      sent.push(sentMessage);
+      await storage.enqueueMessage({ message: sentMessage, now: T0 + index });
+    }
+    const expectedSecrets = (index: number) => [
+      { secret: `whsec_third_${index}`, createdAt: T0 + 1, expiresAt: null },
+      { secret: `whsec_second_${index}`, createdAt: T0, expiresAt: T0 + 60_000 },
+    ];
+    const check = (claimed: Awaited<ReturnType<PostgresStorage['claimDeliveries']>>) => {
+      for (const item of claimed) {
+        const index = endpoints.findIndex((target) => target.id === item.delivery.endpointId);
+        expect(index).toBeGreaterThanOrEqual(0);
+        expect(item.endpoint).toEqual({ ...endpoints[index], updatedAt: item.endpoint.updatedAt });
+        expect(item.secrets).toEqual(expectedSecrets(index));
+        expect(item.message).toEqual(sent.find((candidate) => candidate.id === item.delivery.messageId));
+        expect(item.delivery.status).toBe('in_flight');
+      }
+      // Due order (oldest message first), and no record shared between two deliveries.
+      expect(claimed.map((item) => item.delivery.retryBaseAt)).toEqual(claimed.map((item) => item.delivery.retryBaseAt).sort((a, b) => a - b));
+      for (const [position, item] of claimed.entries()) {
+        for (const other of claimed.slice(position + 1)) {
+          expect(other.endpoint).not.toBe(item.endpoint);
+          expect(other.endpoint.headers).not.toBe(item.endpoint.headers);
+          expect(other.secrets).not.toBe(item.secrets);
+          expect(other.message).not.toBe(item.message);
+        }
+      }
+    };
+    const first = await storage.claimDeliveries({ owner: 'w1', now: T0 + 10, leaseMs: 60_000, limit: 10, perEndpointConcurrency: 4 });
+    expect(first).toHaveLength(10);
+    check(first);
+    expect(new Set(first.map((item) => item.delivery.endpointId)).size).toBe(3);
+    // The rest through a finish that claims: 8 more, with the same guarantees.
+    const { results, claimed: second } = await storage.finishAttemptsAndClaim(
+      first.slice(0, 2).map(({ delivery }) => ({
+        deliveryId: delivery.id,
+        owner: 'w1',
+        attempt: { deliveryId: delivery.id, messageId: delivery.messageId, endpointId: delivery.endpointId, number: 1, startedAt: T0 + 11, durationMs: 1, statusCode: 200, responseHeaders: {}, responseBody: 'ok', errorCode: null, success: true },
+        next: { status: 'succeeded', nextAttemptAt: null },
+        endpoint: { success: true },
+        now: T0 + 11,
+      })),
+      { owner: 'w2', now: T0 + 11, leaseMs: 60_000, limit: 20, perEndpointConcurrency: 10 },
+    );
+    expect(results.map((result) => result.applied)).toEqual([true, true]);
+    expect(second).toHaveLength(8);
+    check(second);
+    expect(new Set([...first, ...second].map((item) => item.delivery.id)).size).toBe(18);
+  });
+
+  it('keeps the functions of the previous version working for processes not yet upgraded', async () => {
+    await reset();
+    const target = await addEndpoint();
+    for (let index = 0; index < 3; index++) await storage.enqueueMessage({ message: message(), now: T0 + index });
+    const { rows } = await pool.query(`SELECT * FROM "${schema}".claim_deliveries('old', $1, $2, 10, 10)`, [T0 + 10, T0 + 60_010]);
+    expect(rows).toHaveLength(3);
+    expect(rows.map((row) => row.claimed_delivery.endpoint_id)).toEqual([target.id, target.id, target.id]);
+    // The endpoint and its secrets on the first row only, as before.
+    expect(rows.map((row) => row.claimed_endpoint?.id ?? null)).toEqual([target.id, null, null]);
+    expect(rows[0]?.claimed_secrets).toEqual([{ secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', created_at: T0, expires_at: null }]);
+    expect(rows.every((row) => typeof row.claimed_message.payload === 'string')).toBe(true);
   });
 });
 

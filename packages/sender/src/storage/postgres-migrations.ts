@@ -824,4 +824,219 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       DROP INDEX {{schema}}.attempts_message;
     `,
   },
+  {
+    version: 6,
+    name: 'claims return each endpoint and message once',
+    sql: `
+      -- claim_core built the endpoint JSON of every claimed row (kept on the first row of each
+      -- endpoint only), aggregated the endpoint's signing secrets once per row (the signing CTE,
+      -- referenced once, was inlined into the per-row join), read and built the message of every
+      -- row (a message sent to ten endpoints was built ten times in one claim) and sorted the rows
+      -- by endpoint for the window that found the first. claim_core_v2 locks and leases exactly as
+      -- claim_core of migration 4, then returns each claimed endpoint once (with its secrets),
+      -- each claimed message once and the deliveries in due order, as rows of three kinds:
+      -- 'endpoint' (part: the endpoint, secrets: its signing secrets), 'message' (part: the
+      -- message), 'delivery' (part: the delivery; its endpoint and message came before it).
+      -- New names, so processes of the previous version keep calling claim_core,
+      -- claim_deliveries and finish_and_claim_v2 during a rollout.
+      CREATE FUNCTION {{schema}}.claim_core_v2(p_owner text, p_now bigint, p_until bigint, p_limit integer, p_per_endpoint integer, p_wait boolean)
+      RETURNS TABLE (claimed_kind text, claimed_part json, claimed_secrets json)
+      LANGUAGE plpgsql VOLATILE AS $claim2$
+      #variable_conflict use_column
+      DECLARE
+        v_locked text[] := ARRAY[]::text[];
+        v_busy text[] := ARRAY[]::text[];
+        v_room bigint := 0;
+        v_round integer := 0;
+        v_seen integer;
+        v_fallback boolean := false;
+        v_window_full boolean;
+        v_busy_keys bigint[] := ARRAY[]::bigint[];
+        v_max_key bigint;
+        v_wait integer;
+        v_candidate record;
+        v_rows bigint;
+        v_deliveries json[];
+        v_endpoint_ids text[];
+        v_message_ids text[];
+      BEGIN
+        -- Whether there is more due work than one look below takes in (else one look sees it all).
+        SELECT count(*) > p_limit * 2 INTO v_window_full FROM (
+          SELECT 1 FROM {{schema}}.deliveries d WHERE d.due_at IS NOT NULL AND d.due_at <= p_now ORDER BY d.due_at, d.seq LIMIT p_limit * 2 + 1
+        ) w;
+        LOOP
+          v_round := v_round + 1;
+          v_seen := 0;
+          v_rows := 0;
+          -- Endpoints with due work, oldest work first, with their live lease counts and due rows
+          -- in this window. Locks are only TRIED here, and only until the locked endpoints have
+          -- room for this claim: concurrent claimers spread over different endpoints instead of
+          -- one claimer locking them all.
+          FOR v_candidate IN
+            WITH live AS (
+              SELECT d.endpoint_id, count(*) AS n FROM {{schema}}.deliveries d WHERE d.status = 'in_flight' AND d.lease_until > p_now GROUP BY d.endpoint_id
+            ), blocked AS (
+              SELECT e.id FROM {{schema}}.endpoints e WHERE NOT e.enabled OR e.paused_until > p_now OR e.rate_next_at > p_now
+              UNION ALL SELECT live.endpoint_id FROM live WHERE live.n >= p_per_endpoint
+              UNION ALL SELECT e.id FROM {{schema}}.endpoints e
+                CROSS JOIN LATERAL (SELECT h.due_at FROM {{schema}}.deliveries h WHERE h.endpoint_id = e.id AND h.due_at IS NOT NULL ORDER BY h.seq LIMIT 1) head
+                WHERE e.fifo AND head.due_at > p_now
+            ), due_window AS (
+              -- The oldest due work, a bounded window of it: when the endpoints at their limits
+              -- own it all (slow receivers), a claim costs a few hundred index entries, not the
+              -- whole backlog.
+              SELECT d.endpoint_id, d.due_at, d.seq FROM {{schema}}.deliveries d
+              WHERE d.due_at IS NOT NULL AND d.due_at <= p_now ORDER BY d.due_at, d.seq LIMIT greatest(64, p_limit * 4)
+            ), candidates AS (
+              (SELECT w.endpoint_id, w.due_at, w.seq, false AS fallback FROM due_window w
+               WHERE w.endpoint_id NOT IN (SELECT b.id FROM blocked b) AND w.endpoint_id <> ALL (v_busy || v_locked)
+               ORDER BY w.due_at, w.seq LIMIT p_limit * 2)
+              UNION ALL
+              -- The window held no claimable work: look at every other endpoint's oldest due
+              -- delivery instead (one index lookup per endpoint).
+              SELECT e.id, f.due_at, f.seq, true FROM {{schema}}.endpoints e
+              CROSS JOIN LATERAL (
+                SELECT d.due_at, d.seq FROM {{schema}}.deliveries d WHERE d.endpoint_id = e.id AND d.due_at IS NOT NULL AND d.due_at <= p_now ORDER BY d.due_at, d.seq LIMIT 1
+              ) f
+              WHERE v_fallback AND e.enabled AND e.id NOT IN (SELECT b.id FROM blocked b) AND e.id <> ALL (v_busy || v_locked)
+            )
+            SELECT c.endpoint_id, hashtextextended('{{schema_name}}/' || c.endpoint_id, 0) AS key, count(*) FILTER (WHERE NOT c.fallback) AS window_rows,
+              CASE WHEN bool_or(e.fifo OR e.rate_limit IS NOT NULL) THEN 1 ELSE greatest(0, least(count(*), p_per_endpoint - coalesce(min(live.n), 0))) END AS room
+            FROM candidates c JOIN {{schema}}.endpoints e ON e.id = c.endpoint_id LEFT JOIN live ON live.endpoint_id = c.endpoint_id
+            GROUP BY c.endpoint_id ORDER BY min(c.due_at), min(c.seq)
+          LOOP
+            v_seen := v_seen + 1;
+            v_rows := v_rows + v_candidate.window_rows;
+            EXIT WHEN v_room >= p_limit;
+            IF pg_try_advisory_xact_lock(v_candidate.key) THEN
+              v_locked := v_locked || v_candidate.endpoint_id;
+              v_room := v_room + v_candidate.room;
+              v_max_key := greatest(v_max_key, v_candidate.key);
+            ELSE
+              v_busy := v_busy || v_candidate.endpoint_id;
+              v_busy_keys := v_busy_keys || v_candidate.key;
+            END IF;
+          END LOOP;
+          EXIT WHEN v_room >= p_limit OR v_round >= 10;
+          -- Every row of the window still open was among this round's candidates (fewer than the
+          -- candidate cap came back), so another look at it finds nothing: go on to the other
+          -- endpoints' oldest work at once, or stop, instead of spending a query to learn that.
+          IF v_window_full AND NOT v_fallback AND (v_seen = 0 OR v_rows < p_limit * 2) THEN
+            v_fallback := true;
+          ELSIF v_seen = 0 OR NOT v_window_full OR v_rows < p_limit * 2 THEN
+            -- Nothing more to try without waiting. Wait for a busy endpoint (oldest work first),
+            -- but only for a key above every key held: waits then always go up, so they can
+            -- never form a cycle (no deadlock). Then look again: the others may be free by then.
+            EXIT WHEN cardinality(v_busy) = 0 OR NOT p_wait;
+            v_wait := NULL;
+            FOR i IN 1 .. cardinality(v_busy_keys) LOOP
+              IF v_max_key IS NULL OR v_busy_keys[i] > v_max_key THEN
+                v_wait := i;
+                EXIT;
+              END IF;
+            END LOOP;
+            EXIT WHEN v_wait IS NULL;
+            PERFORM pg_advisory_xact_lock(v_busy_keys[v_wait]);
+            v_locked := v_locked || v_busy[v_wait];
+            v_max_key := v_busy_keys[v_wait];
+            v_room := v_room + 1;
+            v_busy := ARRAY[]::text[];
+            v_busy_keys := ARRAY[]::bigint[];
+            v_fallback := false;
+          END IF;
+        END LOOP;
+        IF cardinality(v_locked) = 0 THEN
+          RETURN;
+        END IF;
+        WITH endpoint_state AS (
+          SELECT e.*, (SELECT count(*) FROM {{schema}}.deliveries d WHERE d.endpoint_id = e.id AND d.status = 'in_flight' AND d.lease_until > p_now) AS in_flight
+          FROM {{schema}}.endpoints e
+          WHERE e.id = ANY (v_locked) AND e.enabled AND (e.paused_until IS NULL OR e.paused_until <= p_now) AND (e.rate_next_at IS NULL OR e.rate_next_at <= p_now)
+        ), rooms AS (
+          SELECT s.id, s.fifo, s.rate_limit,
+            -- FIFO and rate-limited endpoints: one at a time (a rate-limited one's next claim waits
+            -- for the previous attempt's start + 1000 / rate, recorded when it finishes).
+            CASE WHEN s.fifo OR s.rate_limit IS NOT NULL THEN CASE WHEN s.in_flight < p_per_endpoint AND s.in_flight = 0 THEN 1 ELSE 0 END
+              ELSE least(p_limit::bigint, p_per_endpoint::bigint - s.in_flight) END AS room
+          FROM endpoint_state s
+        ), picked AS (
+          SELECT c.id, c.due_at, c.seq FROM rooms r CROSS JOIN LATERAL (
+            SELECT d.id, d.due_at, d.seq FROM {{schema}}.deliveries d
+            WHERE d.endpoint_id = r.id AND d.due_at IS NOT NULL AND d.due_at <= p_now
+            ORDER BY d.due_at, d.seq LIMIT greatest(r.room, 0)
+          ) c WHERE NOT r.fifo
+          UNION ALL
+          SELECT x.id, x.due_at, x.seq FROM (
+            SELECT d.id, d.due_at, d.seq FROM {{schema}}.deliveries d
+            WHERE d.id IN (
+              SELECT (SELECT h.id FROM {{schema}}.deliveries h WHERE h.endpoint_id = r.id AND h.due_at IS NOT NULL ORDER BY h.seq LIMIT 1) FROM rooms r WHERE r.fifo AND r.room > 0
+            ) AND d.due_at <= p_now
+          ) x
+        ), chosen AS (
+          SELECT p.id, p.due_at, p.seq FROM picked p ORDER BY p.due_at, p.seq LIMIT p_limit
+        ), claimed AS (
+          -- No row locks before this: the endpoint's advisory lock keeps other claimers away, and a
+          -- row finished, released or retried meanwhile (a late attempt of an expired lease) is
+          -- re-checked here on its latest version and skipped.
+          UPDATE {{schema}}.deliveries d SET status = 'in_flight', lease_owner = p_owner, lease_until = p_until, due_at = p_until, updated_at = p_now
+          FROM chosen WHERE d.id = chosen.id AND d.due_at IS NOT NULL AND d.due_at <= p_now
+          RETURNING row_to_json(d.*) AS delivery, d.endpoint_id, d.message_id, chosen.due_at AS was_due, chosen.seq AS was_seq
+        ), rated AS (
+          UPDATE {{schema}}.endpoints e SET rate_next_at = p_now + ceil(1000 / e.rate_limit)::bigint
+          WHERE e.rate_limit IS NOT NULL AND e.id IN (SELECT claimed.endpoint_id FROM claimed)
+          RETURNING e.id
+        )
+        SELECT (SELECT array_agg(c.delivery ORDER BY c.was_due, c.was_seq) FROM claimed c),
+          (SELECT array_agg(DISTINCT c.endpoint_id) FROM claimed c),
+          (SELECT array_agg(DISTINCT c.message_id) FROM claimed c)
+        INTO v_deliveries, v_endpoint_ids, v_message_ids;
+        IF v_deliveries IS NULL THEN
+          RETURN;
+        END IF;
+        -- Each endpoint and message once (the rows claimed are locked by this transaction, so
+        -- neither can be deleted before it ends).
+        RETURN QUERY SELECT 'endpoint'::text, row_to_json(e.*), coalesce((
+            SELECT json_agg(json_build_object('secret', s.secret, 'created_at', s.created_at, 'expires_at', s.expires_at) ORDER BY (s.expires_at IS NOT NULL), s.created_at DESC, s.seq DESC)
+            FROM {{schema}}.endpoint_secrets s WHERE s.endpoint_id = e.id AND (s.expires_at IS NULL OR s.expires_at > p_now)
+          ), '[]'::json)
+          FROM {{schema}}.endpoints e WHERE e.id = ANY (v_endpoint_ids);
+        RETURN QUERY SELECT 'message'::text, row_to_json(m.*), NULL::json FROM {{schema}}.messages m WHERE m.id = ANY (v_message_ids);
+        RETURN QUERY SELECT 'delivery'::text, x.delivery, NULL::json FROM unnest(v_deliveries) AS x(delivery);
+      END
+      $claim2$;
+
+      -- A claim on its own (autocommit), as claim_deliveries.
+      CREATE FUNCTION {{schema}}.claim_deliveries_v2(p_owner text, p_now bigint, p_until bigint, p_limit integer, p_per_endpoint integer)
+      RETURNS TABLE (claimed_kind text, claimed_part json, claimed_secrets json)
+      LANGUAGE plpgsql VOLATILE AS $claim_alone2$
+      BEGIN
+        PERFORM set_config('synchronous_commit', 'off', true);
+        RETURN QUERY SELECT * FROM {{schema}}.claim_core_v2(p_owner, p_now, p_until, p_limit, p_per_endpoint, true);
+      END
+      $claim_alone2$;
+
+      -- finish_and_claim_v2 over claim_core_v2: the claim's rows are of kind 'claimed_endpoint'
+      -- (part1 the endpoint, part2 its secrets), 'claimed_message' (part1) and 'claimed' (part1
+      -- the delivery).
+      CREATE FUNCTION {{schema}}.finish_and_claim_v3(p_owners text[], p_delivery_ids text[], p_endpoint_ids text[], p_attempt_ids text[], p_numbers integer[],
+        p_started bigint[], p_durations double precision[], p_statuses integer[], p_headers text[], p_bodies text[], p_errors text[], p_success boolean[],
+        p_next_status text[], p_next_at bigint[], p_now bigint[], p_disable_after integer[], p_disable_reason text[], p_pause_until bigint[],
+        p_notify_after text[], p_recovered_after integer[], p_notice_prefix text,
+        p_claim_owner text, p_claim_now bigint, p_claim_until bigint, p_claim_limit integer, p_claim_per_endpoint integer)
+      RETURNS TABLE (kind text, item integer, part1 json, part2 json, part3 json, part4 json, previous integer, disabled boolean, repeat boolean)
+      LANGUAGE plpgsql VOLATILE AS $finish_claim3$
+      BEGIN
+        RETURN QUERY SELECT 'finished'::text, f.item, f.applied, f.current_row, f.endpoint_after, f.notice, f.previous, f.disabled, f.endpoint_repeat
+          FROM {{schema}}.finish_attempts_v2(p_owners, p_delivery_ids, p_endpoint_ids, p_attempt_ids, p_numbers, p_started, p_durations, p_statuses, p_headers,
+            p_bodies, p_errors, p_success, p_next_status, p_next_at, p_now, p_disable_after, p_disable_reason, p_pause_until, p_notify_after, p_recovered_after,
+            p_notice_prefix) f;
+        IF p_claim_limit > 0 THEN
+          RETURN QUERY SELECT CASE c.claimed_kind WHEN 'delivery' THEN 'claimed' ELSE 'claimed_' || c.claimed_kind END, NULL::integer, c.claimed_part, c.claimed_secrets,
+              NULL::json, NULL::json, NULL::integer, NULL::boolean, NULL::boolean
+            FROM {{schema}}.claim_core_v2(p_claim_owner, p_claim_now, p_claim_until, p_claim_limit, p_claim_per_endpoint, false) c;
+        END IF;
+      END
+      $finish_claim3$;
+    `,
+  },
 ];

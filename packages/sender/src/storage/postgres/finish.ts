@@ -31,7 +31,7 @@ export async function finishAttempts(database: PostgresQueryable, schema: { quot
 
 /**
  * {@link finishAttempts} and then a claim, in ONE statement and transaction (the
- * `finish_and_claim_v2` function of migration 4): the commit that frees the slots brings the next
+ * `finish_and_claim_v3` function of migration 6): the commit that frees the slots brings the next
  * work. Fully durable.
  */
 export async function finishAttemptsAndClaim(
@@ -47,8 +47,8 @@ export async function finishAttemptsAndClaim(
   try {
     rows = (
       await database.query({
-        name: `hooks_finish_claim2_${schema.name}`,
-        text: `SELECT * FROM ${schema.quoted}.finish_and_claim_v2(${placeholders(1, 26)})`,
+        name: `hooks_finish_claim3_${schema.name}`,
+        text: `SELECT * FROM ${schema.quoted}.finish_and_claim_v3(${placeholders(1, 26)})`,
         values: [...finishValues(inputs), ...claimValues],
       })
     ).rows;
@@ -56,13 +56,15 @@ export async function finishAttemptsAndClaim(
     throw toSenderError(error);
   }
   const finished = rows.filter((row) => row.kind === 'finished');
-  const claimedRows = rows.filter((row) => row.kind === 'claimed');
+  // The claim's rows: each endpoint and message once ('claimed_endpoint', 'claimed_message'), then
+  // the deliveries ('claimed').
+  const claimedRows = rows.filter((row) => row.kind !== 'finished');
   return {
     results: toResults(
       inputs,
       finished.map((row) => ({ item: row.item, applied: row.part1, current: row.part2, endpoint: row.part3, repeat: row.repeat, notice: row.part4, previous: row.previous, disabled: row.disabled })),
     ),
-    claimed: toClaimed(claimedRows.map((row) => [row.part1, row.part2, row.part3, row.part4])),
+    claimed: toClaimed(claimedRows.map((row) => [row.kind === 'claimed' ? 'delivery' : String(row.kind).slice('claimed_'.length), row.part1, row.part2])),
   };
 }
 
