@@ -3,8 +3,8 @@ import Database from 'better-sqlite3';
 import { SenderError } from '../errors';
 import { checkLimit, checkPruneOptions, checkStatsInput, copyEndpoint, decodeCursor, encodeCursor, notificationsFor } from './common';
 import { type SqlRow, json, toAttempt, toDelivery, toEndpoint, toMessage, toNotification } from './sql-rows';
-import { type Checkpointer, type CheckpointResult, startCheckpointer } from './sqlite-checkpointer';
 import { SQLITE_MIGRATIONS, type SqliteMigration } from './sqlite-migrations';
+import { AUTO_CHECKPOINT_PAGES, JOURNAL_SIZE_LIMIT, createSqliteWriter } from './sqlite-writer';
 import type {
   AttemptQuery,
   ClaimInput,
@@ -48,30 +48,6 @@ export interface SqliteStorageOptions {
 }
 
 type SqlValue = string | number | null;
-
-/** WAL pages between automatic checkpoints on the main thread (SQLite's default is 1,000). */
-const AUTO_CHECKPOINT_PAGES = 4000;
-/** Bytes the WAL is truncated back to after a checkpoint (without the background checkpointer). */
-const JOURNAL_SIZE_LIMIT = 33554432;
-/** WAL frames (pages) at which writes wait for a checkpoint so that the WAL restarts (128 MiB). */
-const RESTART_FRAMES = 32768;
-/** Frames before RESTART_FRAMES from which every commit asks for a checkpoint. */
-const RESTART_APPROACH_FRAMES = 1024;
-/** Commits before trying again when a restart could not happen. */
-const RESTART_RETRY_COMMITS = 256;
-/** Commits of one connection before the background checkpointer starts... */
-const CHECKPOINTER_AFTER_COMMITS = 256;
-/** ...or rows written, whichever comes first (a fan-out to 100 endpoints writes 100 rows in one commit). */
-const CHECKPOINTER_AFTER_ROWS = 4096;
-/** Commits between two background checkpoint requests... */
-const CHECKPOINT_EVERY_COMMITS = 32;
-/**
- * ...or rows written since the last request, whichever comes first. Rows, not commits, are what
- * fill the WAL: a row in a table with per-endpoint indexes dirties a page in each of them, so a
- * commit of 100 deliveries appends hundreds of pages. Counted in commits alone, big commits let
- * the WAL reach the main thread's safety checkpoint (two fsyncs in the middle of a `send()`).
- */
-const CHECKPOINT_EVERY_ROWS = 512;
 
 function endpointParams(endpoint: StoredEndpoint): Record<string, SqlValue> {
   return {
@@ -308,8 +284,6 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     return { where, params };
   }
 
-  let closed = false;
-
   function typed(error: unknown): SenderError {
     if (SenderError.isInstance(error)) return error;
     const code = (error as { code?: string }).code ?? '';
@@ -319,164 +293,9 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     return new SenderError('storage_error', `SQLite failed: ${(error as Error).message}`, { cause: error });
   }
 
-  // Group commit: writes issued in the same turn of the event loop share one BEGIN IMMEDIATE …
-  // COMMIT, each inside its own savepoint, so one failing write rolls back only itself. A commit
-  // (the WAL append) is the dominant cost, and under load dozens of sends, claims and attempt
-  // results arrive per turn. Every promise settles only after the shared COMMIT.
-  interface QueuedWrite {
-    work: () => unknown;
-    resolve: (value: unknown) => void;
-    reject: (error: unknown) => void;
-    ok: boolean;
-    result: unknown;
-    error: unknown;
-  }
-  let queue: QueuedWrite[] = [];
-  let flushScheduled = false;
-  const inSavepoint = db.transaction((work: () => unknown) => work());
-  const inBatch = db.transaction((items: QueuedWrite[]) => {
-    for (const item of items) {
-      try {
-        item.result = inSavepoint(item.work);
-        item.ok = true;
-      } catch (error) {
-        item.error = error;
-      }
-    }
-  });
-
-  // Background checkpoints: once this connection has committed a few hundred times or written a
-  // few thousand rows (a busy sender, not a test or a CLI), a worker thread with its own
-  // connection takes every checkpoint over, requested every few dozen commits or few hundred rows.
-  //
-  // While the worker runs, this connection never syncs: synchronous=OFF and no automatic
-  // checkpoint here. Durability stays NORMAL's, because in WAL mode NORMAL syncs only in
-  // checkpoints, and every checkpoint now runs on the worker's NORMAL connection (it syncs the WAL
-  // before copying pages back and the database after). A commit is still written to the WAL
-  // before its promise settles, so it outlives the process; after an OS crash or power loss the
-  // database is the last checkpoint plus whatever WAL frames reached the disk, as with NORMAL.
-  // What OFF skips here is the sync of the WAL header when the WAL restarts from its beginning:
-  // until the next checkpoint syncs it, a lost header only invalidates the frames written since,
-  // which NORMAL does not promise to keep either.
-  //
-  // The WAL restarts only when a write begins with every frame already copied back. Under steady
-  // load that moment does not come by itself, so once the WAL holds RESTART_FRAMES, writes wait
-  // for one more checkpoint (a few milliseconds, once every 128 MiB written; every commit close to
-  // that asks for a checkpoint, so the last one has little to copy) and the next
-  // commit starts the WAL over. If the worker dies, this connection goes back to NORMAL and to
-  // SQLite's automatic checkpoints.
-  let commits = 0;
-  let rows = 0;
-  let rowsAtRequest = 0;
-  const totalChanges = db.prepare('SELECT total_changes()').pluck();
-  let checkpointer: Checkpointer | undefined;
-  /** Writes wait for the checkpoint in progress, then restart the WAL. */
-  let holding = false;
-  /** Frames in the WAL at the last checkpoint. */
-  let walFrames = 0;
-  /** Commits when a restart last failed (a reader in another process): no new wait before RESTART_RETRY_COMMITS more. */
-  let restartFailedAt = Number.NEGATIVE_INFINITY;
-  const { filename } = options;
-  // A private in-memory database has no WAL to checkpoint.
-  let checkpointerFailed = filename === ':memory:' || filename.startsWith('file:');
-
-  function release(): void {
-    holding = false;
-    if (queue.length > 0 && !flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flush);
-    }
-  }
-
-  function onCheckpoint(result: CheckpointResult | null): void {
-    if (closed || !checkpointer) return;
-    walFrames = result?.log ?? walFrames;
-    if (holding) {
-      // Every frame is back in the database: the next commit restarts the WAL.
-      if (result?.busy !== 0 || result.checkpointed < result.log) restartFailedAt = commits;
-      release();
-      return;
-    }
-    if (result && result.log >= RESTART_FRAMES && commits - restartFailedAt >= RESTART_RETRY_COMMITS) {
-      holding = true;
-      checkpointer.request();
-    }
-  }
-
-  function onCheckpointerExit(): void {
-    checkpointer = undefined;
-    checkpointerFailed = true;
-    if (!closed) {
-      db.pragma('synchronous = NORMAL');
-      db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
-      db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
-    }
-    if (holding) release();
-  }
-
-  function afterCommit(): void {
-    commits += 1;
-    if (checkpointerFailed || closed) return;
-    rows = totalChanges.get() as number;
-    // Close to a restart, checkpoint after every commit: the wait for the last one is then short.
-    const closeToRestart = walFrames >= RESTART_FRAMES - RESTART_APPROACH_FRAMES;
-    if (!closeToRestart && commits % CHECKPOINT_EVERY_COMMITS !== 0 && rows - rowsAtRequest < CHECKPOINT_EVERY_ROWS) return;
-    rowsAtRequest = rows;
-    if (!checkpointer) {
-      if (commits < CHECKPOINTER_AFTER_COMMITS && rows < CHECKPOINTER_AFTER_ROWS) return;
-      checkpointer = startCheckpointer(filename, onCheckpointerExit, onCheckpoint);
-      if (!checkpointer) {
-        checkpointerFailed = true;
-        return;
-      }
-      db.pragma('wal_autocheckpoint = 0');
-      db.pragma('synchronous = OFF');
-      // Truncating a WAL of tens of megabytes takes 10-20 ms; it keeps its size instead (about
-      // RESTART_FRAMES pages, reused from the start at each restart; deleted on close).
-      db.pragma('journal_size_limit = -1');
-    }
-    checkpointer.request();
-  }
-
-  function flush(): void {
-    flushScheduled = false;
-    // Waiting for the checkpoint that lets the WAL restart: release() flushes.
-    if (holding && !closed) return;
-    const items = queue;
-    queue = [];
-    if (items.length === 0) return;
-    try {
-      inBatch.immediate(items);
-    } catch (error) {
-      // The shared commit failed: nothing of this batch was written.
-      for (const item of items) item.reject(typed(error));
-      return;
-    }
-    afterCommit();
-    for (const item of items) {
-      if (item.ok) item.resolve(item.result);
-      else item.reject(typed(item.error));
-    }
-  }
-
+  const writer = createSqliteWriter(db, options.filename, typed);
   /** Runs `work` atomically (reads directly, writes in the next group commit) and maps driver errors to typed ones. */
-  function guard<T>(work: () => T, write = true): Promise<T> {
-    if (closed) return Promise.reject(new SenderError('storage_error', 'The storage is closed.'));
-    if (!write) {
-      try {
-        return Promise.resolve(work());
-      } catch (error) {
-        return Promise.reject(typed(error));
-      }
-    }
-    return new Promise<T>((resolve, reject) => {
-      queue.push({ work, resolve: resolve as (value: unknown) => void, reject, ok: false, result: undefined, error: undefined });
-      if (!flushScheduled) {
-        flushScheduled = true;
-        setImmediate(flush);
-      }
-    });
-  }
+  const guard = <T>(work: () => T, write = true): Promise<T> => writer.run(work, write);
 
   function getEndpointRow(id: string): StoredEndpoint | undefined {
     const row = statements.getEndpoint.get(id) as SqlRow | undefined;
@@ -917,7 +736,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     },
 
     async migrate() {
-      if (closed) throw new SenderError('storage_error', 'The storage is closed.');
+      if (writer.closed) throw new SenderError('storage_error', 'The storage is closed.');
       try {
         migrate(db, [...SQLITE_MIGRATIONS, ...(options.migrations ?? [])]);
       } catch (error) {
@@ -950,15 +769,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     },
 
     async close() {
-      if (closed) return;
-      // Writes already accepted are committed before the file is closed.
-      holding = false;
-      flush();
-      closed = true;
-      await checkpointer?.stop();
-      // Closing the last connection checkpoints and deletes the WAL: with syncs.
-      db.pragma('synchronous = NORMAL');
-      db.close();
+      await writer.close();
     },
   };
   return storage;
