@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createEnvelope, createMessageId, generateSecret, serializeEnvelope, signHeaders } from '@hooks/core';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
 import { createSender, createTransport, type Transport } from '../src/index';
-import { examplePayload, produce } from './shared';
+import { allSucceeded, examplePayload, produce } from './shared';
 
 // CPU profile of the live benchmark's measured window only (no module loading, no set-up, no
 // read-back of the log), in process, against the loopback receiver in its own process as in
@@ -107,15 +107,7 @@ try {
     });
     const tenant = 'tenant_bench';
     for (let index = 0; index < endpoints; index += 1) await sender.endpoints.create({ tenant, url: url(index), profile: 'standard' });
-    let succeeded = 0;
-    let resolveDone: () => void = () => {};
-    const done = new Promise<void>((resolve) => {
-      resolveDone = resolve;
-    });
-    sender.on('delivery.succeeded', () => {
-      succeeded += 1;
-      if (succeeded === total) resolveDone();
-    });
+    const done = allSucceeded(sender, total);
     const keepAlive = setInterval(() => {}, 1000);
     result = await measure(async () => {
       sender.start();

@@ -5,7 +5,7 @@ import { broadcastEvents } from '@hooks/fixture-broadcast-events';
 import type { Storage } from '../src/index';
 import { createPostgresStorage, createSender, createTransport } from '../src/index';
 import { benchDatabaseUrl, benchSchema, committedTransactions, dropBenchSchema, ensureBenchDatabase, postgresCpuSeconds, statisticsSettled } from './postgres';
-import { endpointUrl, examplePayload, peakRssMiB, produce, report, settings } from './shared';
+import { allSucceeded, endpointUrl, examplePayload, peakRssMiB, produce, report, settings } from './shared';
 
 // @hooks/sender on SQLite (a file, WAL), memory, or PostgreSQL (one process, its own pool):
 // send() every message while the dispatcher delivers with the same concurrency ("live"), stop
@@ -81,15 +81,7 @@ for (let index = 0; index < settings.endpoints; index += 1) {
 }
 
 const total = settings.messages * settings.endpoints;
-let succeeded = 0;
-let resolveDone: () => void = () => {};
-const done = new Promise<void>((resolve) => {
-  resolveDone = resolve;
-});
-sender.on('delivery.succeeded', () => {
-  succeeded += 1;
-  if (succeeded === total) resolveDone();
-});
+const done = allSucceeded(sender, total);
 
 // The dispatcher's timers are unref'd (a host app's server keeps the process alive); here nothing else would.
 const keepAlive = setInterval(() => {}, 1000);
@@ -129,4 +121,4 @@ if (storageKind === 'postgres') {
 for (const [key, entry] of [...statementTimes].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15)) process.stderr.write(`sql ${entry.ms.toFixed(0)} ms, ${entry.calls} calls: ${key}\n`);
 for (const [key, entry] of timings) process.stderr.write(`trace ${key}: ${entry.calls} calls, ${(entry.ms / entry.calls).toFixed(1)} ms each, ${(entry.items / entry.calls).toFixed(1)} items each\n`);
 rmSync(directory, { recursive: true, force: true });
-report({ name: `@hooks/sender (${storageKind === 'postgres' ? 'PostgreSQL, 1 process' : storageKind === 'sqlite' ? 'SQLite' : 'memory'})`, deliveries: succeeded, seconds, peakRssMiB: peak, extra });
+report({ name: `@hooks/sender (${storageKind === 'postgres' ? 'PostgreSQL, 1 process' : storageKind === 'sqlite' ? 'SQLite' : 'memory'})`, deliveries: total, seconds, peakRssMiB: peak, extra });

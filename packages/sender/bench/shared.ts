@@ -1,5 +1,6 @@
 // Settings and helpers shared by the benchmark processes. Each contender runs in its own child
 // process (clean peak RSS), the receiver in another (it never shares an event loop with a sender).
+import type { Sender } from '../src/index';
 
 /** Benchmark size and shape, from the environment so `run.ts` can pass them to children. */
 export const settings = {
@@ -9,6 +10,17 @@ export const settings = {
   concurrency: Number(process.env.BENCH_CONCURRENCY ?? 50),
   redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
 };
+
+/** Resolves once `total` deliveries of `sender` have succeeded (listen before `start()`). */
+export function allSucceeded(sender: Pick<Sender, 'on'>, total: number): Promise<void> {
+  return new Promise((resolve) => {
+    let succeeded = 0;
+    sender.on('delivery.succeeded', () => {
+      succeeded += 1;
+      if (succeeded === total) resolve();
+    });
+  });
+}
 
 /** What a contender reports. */
 export interface ContenderResult {
