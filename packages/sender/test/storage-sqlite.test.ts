@@ -8,6 +8,25 @@ import { SQLITE_MIGRATIONS } from '../src/storage/sqlite-migrations';
 import { describeStorageConformance } from './conformance/storage-conformance';
 
 const directory = mkdtempSync(join(tmpdir(), 'hooks-sqlite-'));
+const payload = JSON.stringify({ text: 'x'.repeat(200) });
+
+async function addEndpoints(storage: ReturnType<typeof createSqliteStorage>, count: number): Promise<void> {
+  for (let index = 0; index < count; index++) {
+    await storage.createEndpoint(
+      { id: `ep_${index}`, tenant: 't', url: 'https://example.com', name: null, description: null, events: [], headers: {}, profile: 'x-webhook', metadata: {}, enabled: true, disabledReason: null, rateLimit: null, fifo: false, createdAt: 1 },
+      { secret: 'whsec_x', createdAt: 1, expiresAt: null },
+    );
+  }
+}
+
+function countDeliveries(filename: string): number {
+  const check = new Database(filename, { readonly: true });
+  try {
+    return check.prepare('SELECT count(*) FROM deliveries').pluck().get() as number;
+  } finally {
+    check.close();
+  }
+}
 let fileCounter = 0;
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
@@ -95,32 +114,55 @@ describe('sqlite specifics', () => {
   });
 
   it('keeps the WAL bounded under steady writes once the background checkpointer runs', async () => {
-    // 700 fan-outs to 100 endpoints, back to back: each appends ~170 WAL pages, ~460 MiB in all
-    // if the WAL never started over. The storage makes writes wait for one checkpoint once the
-    // WAL holds 32,768 pages (128 MiB), so the next commit restarts it from the beginning.
+    // 300 fan-outs to 100 endpoints, back to back: each appends ~170 WAL pages, ~200 MiB in all
+    // if the WAL never started over. Past walLimitMiB the writes wait for one checkpoint, so the
+    // next commit restarts the WAL from the beginning.
     const filename = join(directory, 'steady.db');
-    const storage = createSqliteStorage({ filename });
+    const storage = createSqliteStorage({ filename, walLimitMiB: 16 });
+    let largest = 0;
     try {
-      for (let index = 0; index < 100; index++) {
-        await storage.createEndpoint(
-          { id: `ep_${index}`, tenant: 't', url: 'https://example.com', name: null, description: null, events: [], headers: {}, profile: 'x-webhook', metadata: {}, enabled: true, disabledReason: null, rateLimit: null, fifo: false, createdAt: 1 },
-          { secret: 'whsec_x', createdAt: 1, expiresAt: null },
-        );
-      }
-      const payload = JSON.stringify({ text: 'x'.repeat(200) });
-      for (let index = 0; index < 700; index++) {
+      await addEndpoints(storage, 100);
+      for (let index = 0; index < 300; index++) {
         const { deliveries } = await storage.enqueueMessage({ message: { id: `msg_${index}`, tenant: 't', type: 'x', payload, idempotencyKey: null, createdAt: 1 }, now: 1 });
         expect(deliveries).toHaveLength(100);
+        largest = Math.max(largest, statSync(`${filename}-wal`).size);
       }
-      expect(statSync(`${filename}-wal`).size).toBeLessThan(160 * 1024 * 1024);
     } finally {
       await storage.close();
     }
-    const check = new Database(filename, { readonly: true });
+    // Restarted past 16 MiB by waiting (plus what was written while the checkpoint ran), or at
+    // worst at twice that by the fallback for several writers: far from the 200 MiB unbounded.
+    expect(largest).toBeLessThan(48 * 1024 * 1024);
+    expect(countDeliveries(filename)).toBe(30_000);
+  });
+
+  it('keeps the WAL bounded while two connections write to one file at once', async () => {
+    // Each connection's wait lets the other write on, so neither restarts the WAL by waiting;
+    // past twice the limit a connection checkpoints right after its own commit instead.
+    const filename = join(directory, 'two-writers.db');
+    const first = createSqliteStorage({ filename, walLimitMiB: 4 });
+    const second = createSqliteStorage({ filename, walLimitMiB: 4 });
+    let largest = 0;
     try {
-      expect(check.prepare('SELECT count(*) FROM deliveries').pluck().get()).toBe(70_000);
+      await addEndpoints(first, 100);
+      const write = async (storage: typeof first, tag: string) => {
+        for (let index = 0; index < 150; index++) {
+          await storage.enqueueMessage({ message: { id: `msg_${tag}_${index}`, tenant: 't', type: 'x', payload, idempotencyKey: null, createdAt: 1 }, now: 1 });
+          largest = Math.max(largest, statSync(`${filename}-wal`).size);
+        }
+      };
+      await Promise.all([write(first, 'a'), write(second, 'b')]);
     } finally {
-      check.close();
+      await first.close();
+      await second.close();
+    }
+    expect(largest).toBeLessThan(40 * 1024 * 1024);
+    expect(countDeliveries(filename)).toBe(30_000);
+  });
+
+  it('answers a bad walLimitMiB with invalid_option', () => {
+    for (const walLimitMiB of [0, -1, Number.NaN, '8' as unknown as number]) {
+      expect(() => createSqliteStorage({ filename: join(directory, 'never.db'), walLimitMiB })).toThrow(expect.objectContaining({ code: 'invalid_option' }));
     }
   });
 });

@@ -6,8 +6,8 @@ import { type Checkpointer, type CheckpointResult, startCheckpointer } from './s
 export const AUTO_CHECKPOINT_PAGES = 4000;
 /** Bytes the WAL is truncated back to after a checkpoint (without the background checkpointer). */
 export const JOURNAL_SIZE_LIMIT = 33554432;
-/** WAL frames (pages) at which writes wait for a checkpoint so that the WAL restarts (128 MiB). */
-const RESTART_FRAMES = 32768;
+/** WAL frames (pages) at which writes wait for a checkpoint so that the WAL restarts (128 MiB): the default `walLimitMiB`. */
+export const RESTART_FRAMES = 32768;
 /** Frames before RESTART_FRAMES from which every commit asks for a checkpoint. */
 const RESTART_APPROACH_FRAMES = 1024;
 /** Commits before trying again when a restart could not happen. */
@@ -41,8 +41,17 @@ export interface SqliteWriter {
  * what it takes to keep the WAL bounded (see the comments inside). `typed` maps driver errors to
  * {@link SenderError}s.
  */
-export function createSqliteWriter(db: Database.Database, filename: string, typed: (error: unknown) => SenderError): SqliteWriter {
+export function createSqliteWriter(db: Database.Database, filename: string, typed: (error: unknown) => SenderError, options: { walLimitPages?: number } = {}): SqliteWriter {
   let closed = false;
+  const restartFrames = options.walLimitPages ?? RESTART_FRAMES;
+  const approachFrames = Math.min(RESTART_APPROACH_FRAMES, Math.floor(restartFrames / 4));
+  // Other connections to the file (another process, a second storage) keep writing while this
+  // one waits, so its wait may not restart the WAL: past twice the limit this connection
+  // checkpoints right after its own commit, on this thread and with NORMAL's syncs, as SQLite's
+  // automatic checkpoint does; nothing else runs on this thread in between, so the next write
+  // here (or any write that comes first) starts the WAL over.
+  const forceFrames = restartFrames * 2;
+  const checkpointHere = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
 
   // Group commit: writes issued in the same turn of the event loop share one BEGIN IMMEDIATE …
   // COMMIT, each inside its own savepoint, so one failing write rolls back only itself. A commit
@@ -99,6 +108,8 @@ export function createSqliteWriter(db: Database.Database, filename: string, type
   let holding = false;
   /** Frames in the WAL at the last checkpoint. */
   let walFrames = 0;
+  /** The WAL outgrew waiting for a restart: the next commit checkpoints on this thread. */
+  let checkpointAfterCommit = false;
   /** Commits when a restart last failed (a reader in another process): no new wait before RESTART_RETRY_COMMITS more. */
   let restartFailedAt = Number.NEGATIVE_INFINITY;
   // A private in-memory database has no WAL to checkpoint.
@@ -115,13 +126,17 @@ export function createSqliteWriter(db: Database.Database, filename: string, type
   function onCheckpoint(result: CheckpointResult | null): void {
     if (closed || !checkpointer) return;
     walFrames = result?.log ?? walFrames;
+    if (!holding && result && result.log >= forceFrames) {
+      checkpointAfterCommit = true;
+      return;
+    }
     if (holding) {
       // Every frame is back in the database: the next commit restarts the WAL.
       if (result?.busy !== 0 || result.checkpointed < result.log) restartFailedAt = commits;
       release();
       return;
     }
-    if (result && result.log >= RESTART_FRAMES && commits - restartFailedAt >= RESTART_RETRY_COMMITS) {
+    if (result && result.log >= restartFrames && commits - restartFailedAt >= RESTART_RETRY_COMMITS) {
       holding = true;
       checkpointer.request();
     }
@@ -141,9 +156,24 @@ export function createSqliteWriter(db: Database.Database, filename: string, type
   function afterCommit(): void {
     commits += 1;
     if (checkpointerFailed || closed) return;
+    if (checkpointAfterCommit) {
+      db.pragma('synchronous = NORMAL');
+      try {
+        const result = checkpointHere.get() as CheckpointResult | undefined;
+        // Busy (another connection's checkpoint): try again after the next commit.
+        if (result && result.busy === 0 && result.checkpointed === result.log) {
+          checkpointAfterCommit = false;
+          walFrames = 0;
+        }
+      } catch {
+        // Tried again after the next commit.
+      } finally {
+        db.pragma('synchronous = OFF');
+      }
+    }
     rows = totalChanges.get() as number;
     // Close to a restart, checkpoint after every commit: the wait for the last one is then short.
-    const closeToRestart = walFrames >= RESTART_FRAMES - RESTART_APPROACH_FRAMES;
+    const closeToRestart = walFrames >= restartFrames - approachFrames;
     if (!closeToRestart && commits % CHECKPOINT_EVERY_COMMITS !== 0 && rows - rowsAtRequest < CHECKPOINT_EVERY_ROWS) return;
     rowsAtRequest = rows;
     if (!checkpointer) {
@@ -156,7 +186,7 @@ export function createSqliteWriter(db: Database.Database, filename: string, type
       db.pragma('wal_autocheckpoint = 0');
       db.pragma('synchronous = OFF');
       // Truncating a WAL of tens of megabytes takes 10-20 ms; it keeps its size instead (about
-      // RESTART_FRAMES pages, reused from the start at each restart; deleted on close).
+      // the limit, reused from the start at each restart; deleted on close).
       db.pragma('journal_size_limit = -1');
     }
     checkpointer.request();

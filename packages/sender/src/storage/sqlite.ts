@@ -45,6 +45,12 @@ export interface SqliteStorageOptions {
   busyTimeoutMs?: number;
   /** Extra migrations to run after the built-in ones (versions must be higher). @default [] */
   migrations?: readonly SqliteMigration[];
+  /**
+   * How large the write-ahead log may grow under a steady stream of writes, in MiB, before writes
+   * wait a few milliseconds for it to start over from the beginning (about twice this while other
+   * processes write to the same file). Budget this much disk beside the database. @default 128
+   */
+  walLimitMiB?: number;
 }
 
 type SqlValue = string | number | null;
@@ -127,6 +133,10 @@ function migrate(db: Database.Database, migrations: readonly SqliteMigration[]):
 export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   if (typeof options?.filename !== 'string' || options.filename.length === 0) {
     throw new SenderError('invalid_option', 'createSqliteStorage needs a filename (or ":memory:").');
+  }
+  const walLimitMiB = options.walLimitMiB ?? 128;
+  if (typeof walLimitMiB !== 'number' || !Number.isFinite(walLimitMiB) || walLimitMiB < 1) {
+    throw new SenderError('invalid_option', 'createSqliteStorage: walLimitMiB must be a number of MiB, at least 1.');
   }
   let db: Database.Database;
   try {
@@ -293,7 +303,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     return new SenderError('storage_error', `SQLite failed: ${(error as Error).message}`, { cause: error });
   }
 
-  const writer = createSqliteWriter(db, options.filename, typed);
+  const writer = createSqliteWriter(db, options.filename, typed, { walLimitPages: walLimitMiB * 256 });
   /** Runs `work` atomically (reads directly, writes in the next group commit) and maps driver errors to typed ones. */
   const guard = <T>(work: () => T, write = true): Promise<T> => writer.run(work, write);
 
