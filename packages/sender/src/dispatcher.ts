@@ -1,5 +1,5 @@
-import { ATTEMPT_HEADER, ConfigurationError, EVENT_HEADER, type Logger, PROFILE_HEADERS, sign } from '@hooks/core';
-import { createId, VERSION } from '@hooks/core/internal';
+import { type Logger, signHeaders } from '@hooks/core';
+import { createId } from '@hooks/core/internal';
 import { FinishQueue } from './dispatcher-finish-queue';
 import type { ErrorReporter } from './error-reporter';
 import { SenderError } from './errors';
@@ -8,7 +8,7 @@ import type { AttemptOutcome, SenderMetrics } from './metrics';
 import { decideRetry, parseRetryAfter, type ResolvedRetryOptions } from './retry';
 import type { SecretBox } from './secret-box';
 import type { ClaimedDelivery, ClaimInput, FinishAttemptResult, NotificationType, Storage, StoredAttempt, StoredNotification } from './storage/types';
-import { readTraceContext } from './trace-context';
+import { traceHeaders } from './trace-context';
 import { type AttemptSpan, endAttemptSpan, startAttemptSpan, tracing } from './tracing';
 import { DeliveryNetworkError, type DeliveryResponse, type Transport } from './transport';
 import { type Attempt, type Delivery, toAttempt, toDelivery, toEndpoint } from './types';
@@ -92,8 +92,6 @@ const BODY_CACHE_ENTRIES = 128;
 const BODY_CACHE_MAX_LENGTH = 16_384;
 /** Decrypted secrets kept (see Dispatcher.openSecret). */
 const SECRET_CACHE_ENTRIES = 1000;
-/** The `user-agent` of every attempt, as core's `signHeaders` sends it. */
-const USER_AGENT = `hooks/${VERSION}`;
 
 interface CachedBody {
   type: string;
@@ -515,34 +513,21 @@ export class Dispatcher {
     if (signing.length === 0) return this.release(item);
     const number = delivery.attempts + 1;
     const body = this.body(message);
-    // The headers of core's signHeaders, built here in place (tests compare the two).
-    const names = PROFILE_HEADERS[endpoint.profile];
-    if (!names) throw new ConfigurationError('invalid_option', 'profile must be "x-webhook" or "standard".');
-    const timestamp = Math.floor(claimedAt / 1000);
     // One secret (the usual case) as a string: core signs it without the list machinery.
-    const signature = await sign({ id: message.id, timestamp, payload: body, secrets: signing.length === 1 ? (signing[0] as string) : signing });
+    const signed = await signHeaders({
+      id: message.id,
+      timestamp: Math.floor(claimedAt / 1000),
+      payload: body,
+      secrets: signing.length === 1 ? (signing[0] as string) : signing,
+      profile: endpoint.profile,
+      attempt: number,
+      eventType: message.type,
+    });
     // With tracing on, the attempt's own span (a child of the send's stored context) names the
     // request in `traceparent`; without, the stored context is sent as it is.
     const traced: AttemptSpan | undefined = tracing() ? startAttemptSpan(item, number) : undefined;
     // Custom headers first, so they can never replace the trace, signature or content headers.
-    const headers: Record<string, string> = { ...endpoint.headers };
-    if (traced) {
-      headers.traceparent = traced.headers.traceparent as string;
-      if (traced.headers.tracestate !== undefined) headers.tracestate = traced.headers.tracestate;
-    } else if (message.traceContext) {
-      const stored = readTraceContext(message.traceContext);
-      if (stored) {
-        headers.traceparent = stored.traceparent;
-        if (stored.tracestate !== undefined) headers.tracestate = stored.tracestate;
-      }
-    }
-    headers[names.id] = message.id;
-    headers[names.timestamp] = String(timestamp);
-    headers[names.signature] = signature;
-    headers[ATTEMPT_HEADER] = String(number);
-    headers['content-type'] = 'application/json';
-    headers['user-agent'] = USER_AGENT;
-    headers[EVENT_HEADER] = message.type;
+    const headers: Record<string, string> = Object.assign({ ...endpoint.headers }, traced ? traced.headers : traceHeaders(message.traceContext), signed);
     const request = { url: endpoint.url, headers, body, timeoutMs: context.timeoutMs };
     const startedAt = context.now();
     let response: DeliveryResponse | undefined;

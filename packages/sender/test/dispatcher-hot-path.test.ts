@@ -4,8 +4,8 @@ import type { SenderEvents } from '../src/events';
 import type { DeliveryRequest, DeliveryResponse, Transport } from '../src/transport';
 import { createClock, makeSender, registrantData } from './support';
 
-// The dispatcher builds each attempt's request in place (headers without core's signHeaders,
-// envelope bodies reused across the deliveries of a message, event payloads only for
+// The dispatcher builds each attempt's request cheaply (signHeaders merged over custom and trace
+// headers in one object, envelope bodies reused across the deliveries of a message, event payloads only for
 // listeners): these tests pin that it sends and emits exactly what the plain way would.
 
 /** A transport that records every request and answers `status`. */

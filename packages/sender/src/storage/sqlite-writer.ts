@@ -6,9 +6,7 @@ import { type Checkpointer, type CheckpointResult, startCheckpointer } from './s
 export const AUTO_CHECKPOINT_PAGES = 4000;
 /** Bytes the WAL is truncated back to after a checkpoint (without the background checkpointer). */
 export const JOURNAL_SIZE_LIMIT = 33554432;
-/** WAL frames (pages) at which writes wait for a checkpoint so that the WAL restarts (128 MiB): the default `walLimitMiB`. */
-export const RESTART_FRAMES = 32768;
-/** Frames before RESTART_FRAMES from which every commit asks for a checkpoint. */
+/** Frames before the WAL limit from which every commit asks for a checkpoint. */
 const RESTART_APPROACH_FRAMES = 1024;
 /** Commits before trying again when a restart could not happen. */
 const RESTART_RETRY_COMMITS = 256;
@@ -39,11 +37,12 @@ export interface SqliteWriter {
 /**
  * The write path of one SQLite connection: group commit, and the background checkpointer with
  * what it takes to keep the WAL bounded (see the comments inside). `typed` maps driver errors to
- * {@link SenderError}s.
+ * {@link SenderError}s; `walLimitPages` is the WAL size that starts it over.
  */
-export function createSqliteWriter(db: Database.Database, filename: string, typed: (error: unknown) => SenderError, options: { walLimitPages?: number } = {}): SqliteWriter {
+export function createSqliteWriter(db: Database.Database, filename: string, typed: (error: unknown) => SenderError, options: { walLimitPages: number }): SqliteWriter {
   let closed = false;
-  const restartFrames = options.walLimitPages ?? RESTART_FRAMES;
+  /** WAL frames (pages) at which writes wait for a checkpoint so that the WAL restarts. */
+  const restartFrames = options.walLimitPages;
   const approachFrames = Math.min(RESTART_APPROACH_FRAMES, Math.floor(restartFrames / 4));
   // Other connections to the file (another process, a second storage) keep writing while this
   // one waits, so its wait may not restart the WAL: past twice the limit this connection
@@ -94,8 +93,8 @@ export function createSqliteWriter(db: Database.Database, filename: string, type
   // which NORMAL does not promise to keep either.
   //
   // The WAL restarts only when a write begins with every frame already copied back. Under steady
-  // load that moment does not come by itself, so once the WAL holds RESTART_FRAMES, writes wait
-  // for one more checkpoint (a few milliseconds, once every 128 MiB written; every commit close to
+  // load that moment does not come by itself, so once the WAL holds the limit, writes wait
+  // for one more checkpoint (a few milliseconds, once per limit written, 128 MiB by default; every commit close to
   // that asks for a checkpoint, so the last one has little to copy) and the next
   // commit starts the WAL over. If the worker dies, this connection goes back to NORMAL and to
   // SQLite's automatic checkpoints.
