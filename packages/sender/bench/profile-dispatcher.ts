@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEnvelope, createMessageId, generateSecret, serializeEnvelope, signHeaders } from '@hooks/core';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
-import { createSender, createTransport, type Transport } from '../src/index';
+import { createPostgresStorage, createSender, createTransport, type Transport } from '../src/index';
+import { benchDatabaseUrl, benchSchema, dropBenchSchema, ensureBenchDatabase } from './postgres';
 import { allSucceeded, examplePayload, produce } from './shared';
 
 // CPU profile of the live benchmark's measured window only (no module loading, no set-up, no
@@ -15,12 +16,14 @@ import { allSucceeded, examplePayload, produce } from './shared';
 // run.ts. Prints the top functions by self time and the inclusive time of the sender's and
 // core's own functions, in µs per delivery, and the CPU time of the window.
 //
-//   node --import tsx --conditions=dev-source bench/profile-dispatcher.ts [memory|sqlite|transport|transport-signed]
+//   node --import tsx --conditions=dev-source bench/profile-dispatcher.ts [memory|sqlite|postgres|transport|transport-signed|memory-no-network]
 //
 // transport: the loop of transport-loop.ts (the sender's transport, no queue), for comparison.
 // transport-signed: the same loop, each request signed (signHeaders, one secret per endpoint,
 // the standard profile) and sent with the headers the sender sends: what a delivery costs
 // without the queue.
+// postgres: the sender on PostgreSQL (a fresh schema in the benchmark database, dropped after):
+// the process's side of a delivery (driver, protocol, rows) — PostgreSQL's own CPU is not counted.
 // memory-no-network: the sender on memory storage with a transport that answers 200 on the next
 // turn without a socket: the queue's own CPU (send, claim, sign, finish, events), steadier than
 // any run over loopback on a shared machine.
@@ -97,9 +100,17 @@ try {
       send: () => new Promise((resolve) => setImmediate(resolve, { status: 200, headers: { 'content-type': 'text/plain', 'content-length': '2' }, body: 'ok', durationMs: 0.1 })),
       close: async () => {},
     };
+    let schema: string | undefined;
+    let storage: ReturnType<typeof createPostgresStorage> | undefined;
+    if (mode === 'postgres') {
+      await ensureBenchDatabase();
+      schema = benchSchema('hooks_bench_profile');
+      storage = createPostgresStorage({ connectionString: benchDatabaseUrl(), schema, poolSize: 10 });
+      await storage.migrate();
+    }
     const sender = createSender({
       catalog: broadcastEvents,
-      ...(mode.startsWith('memory') ? { storage: 'memory' as const } : { database: join(directory, 'hooks.db') }),
+      ...(storage ? { storage } : mode.startsWith('memory') ? { storage: 'memory' as const } : { database: join(directory, 'hooks.db') }),
       urlPolicy,
       transport: mode === 'memory-no-network' ? noNetwork : createTransport({ urlPolicy, connectionsPerOrigin: concurrency }),
       dispatcher: { concurrency, perEndpointConcurrency: concurrency },
@@ -116,6 +127,7 @@ try {
     });
     clearInterval(keepAlive);
     await sender.close();
+    if (schema) await dropBenchSchema(schema);
   }
 } finally {
   receiver.child.send({ type: 'stop' });
