@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { isAbsolute } from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 // Runs in the worker (CommonJS, evaluated from this string so the built package needs no extra
@@ -21,7 +22,8 @@ parentPort.on('message', () => {
 function resolveDriver(): string | undefined {
   try {
     // The CJS build has __filename; the ESM build and the sources have import.meta.url.
-    const base = typeof __filename === 'string' ? __filename : import.meta.url;
+    // A storage created in an eval'd worker thread sees a global __filename of '[worker eval]'.
+    const base = typeof __filename === 'string' && isAbsolute(__filename) ? __filename : import.meta.url;
     return createRequire(base).resolve('better-sqlite3');
   } catch {
     return undefined;
