@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSender } from '../src/sender';
 import { createPostgresStorage, type PostgresStorage } from '../src/storage/postgres';
+import { POSTGRES_MIGRATIONS } from '../src/storage/postgres-migrations';
 import type { NewEndpoint, StoredMessage } from '../src/storage/types';
 import { createTestPool, DATABASE_URL, dropSchemas, randomSchema, waitFor } from './cluster-support';
 import { startReceiver } from './support';
@@ -57,6 +58,32 @@ function success(item: { delivery: { id: string; messageId: string; endpointId: 
   });
 }
 
+/** A fresh schema migrated up to `version` only, as a database of that release has it. */
+async function schemaAt(version: number): Promise<string> {
+  const fresh = randomSchema('hooks_pgm');
+  schemas.push(fresh);
+  const S = `"${fresh}"`;
+  await pool.query(`CREATE SCHEMA ${S}; CREATE TABLE ${S}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  for (const step of POSTGRES_MIGRATIONS.filter((migration) => migration.version <= version)) {
+    await pool.query(step.sql.replaceAll('{{schema}}', S).replaceAll('{{schema_name}}', fresh));
+    await pool.query(`INSERT INTO ${S}.schema_migrations (version, name) VALUES ($1, $2)`, [step.version, step.name]);
+  }
+  return fresh;
+}
+
+/** One attempt result (succeeded, failed for good, or retried at `retryAt`). */
+function outcome(target: PostgresStorage, item: { delivery: { id: string; messageId: string; endpointId: string } }, owner: string, now: number, result: 'succeeded' | 'failed' | 'retry', retryAt = now) {
+  const success = result === 'succeeded';
+  return target.finishAttempt({
+    deliveryId: item.delivery.id,
+    owner,
+    attempt: { deliveryId: item.delivery.id, messageId: item.delivery.messageId, endpointId: item.delivery.endpointId, number: 1, startedAt: now, durationMs: 1, statusCode: success ? 200 : 500, responseHeaders: {}, responseBody: null, errorCode: success ? null : 'http_500', success },
+    next: result === 'retry' ? { status: 'pending', nextAttemptAt: retryAt } : { status: result, nextAttemptAt: null },
+    endpoint: { success },
+    now,
+  });
+}
+
 describe('postgres options and migrations', () => {
   it('rejects bad options with invalid_option', () => {
     expect(() => createPostgresStorage({ pool, schema: 'Robert"); DROP TABLE x; --' })).toThrow(expect.objectContaining({ code: 'invalid_option' }));
@@ -84,6 +111,7 @@ describe('postgres options and migrations', () => {
         { version: 4, name: 'set-based finishes, fewer claim rounds' },
         { version: 5, name: 'index diet' },
         { version: 6, name: 'claims return each endpoint and message once' },
+        { version: 7, name: 'generic plans in the queue functions' },
         { version: 100, name: 'extra' },
       ]);
       // The default `migrate: true` also migrates lazily on first use.
@@ -98,6 +126,65 @@ describe('postgres options and migrations', () => {
     } finally {
       await Promise.all(pools.map((own) => own.end()));
     }
+  });
+
+  it('migrates a version 6 schema to 7 (generic plans): pending, leased, expired, retrying, parked and finished deliveries keep their state and are claimed as before', async () => {
+    const fresh = await schemaAt(6);
+    const S = `"${fresh}"`;
+    // Version 6's functions are the ones this release calls: a storage that does not migrate writes as a version 6 process did.
+    const old = createPostgresStorage({ pool, schema: fresh, migrate: false });
+    const live = await addEndpoint(old);
+    const parked = await addEndpoint(old);
+    // 8 messages to the tenant: 8 deliveries to each endpoint.
+    for (let index = 0; index < 8; index++) await old.enqueueMessage({ message: message(), now: T0 + index });
+    const of = async (endpointId: string) => (await pool.query(`SELECT id FROM ${S}.deliveries WHERE endpoint_id = $1 ORDER BY seq`, [endpointId])).rows.map((row) => row.id as string);
+    const liveIds = await of(live.id);
+    const parkedIds = await of(parked.id);
+    // 'keep' leases 4 for long (2 per endpoint), 'gone' 4 for a second (its leases expire).
+    const kept = await old.claimDeliveries({ owner: 'keep', now: T0 + 100, leaseMs: 600_000, limit: 4, perEndpointConcurrency: 2 });
+    const gone = await old.claimDeliveries({ owner: 'gone', now: T0 + 101, leaseMs: 1_000, limit: 4, perEndpointConcurrency: 4 });
+    expect(kept).toHaveLength(4);
+    expect(gone).toHaveLength(4);
+    const keptLive = kept.filter((item) => item.delivery.endpointId === live.id);
+    const keptParked = kept.filter((item) => item.delivery.endpointId === parked.id);
+    const goneLive = gone.filter((item) => item.delivery.endpointId === live.id);
+    expect([keptLive.length, keptParked.length, goneLive.length]).toEqual([2, 2, 2]);
+    // One succeeded, one failed for good, one retrying later; then the second endpoint is disabled (its waiting deliveries are parked).
+    await outcome(old, keptLive[0] as (typeof kept)[number], 'keep', T0 + 200, 'succeeded');
+    await outcome(old, keptLive[1] as (typeof kept)[number], 'keep', T0 + 200, 'failed');
+    await outcome(old, keptParked[0] as (typeof kept)[number], 'keep', T0 + 200, 'retry', T0 + 500_000);
+    await old.updateEndpoint(live.id, { consecutiveFailures: 0 }, T0 + 201);
+    await old.updateEndpoint(parked.id, { enabled: false, disabledReason: 'manual', consecutiveFailures: 0 }, T0 + 201);
+    const before = new Map((await old.listDeliveries({ limit: 100 })).items.map((delivery) => [delivery.id, delivery]));
+    expect([...before.values()].map((delivery) => delivery.status).sort()).toEqual(['failed', ...Array(5).fill('in_flight'), ...Array(9).fill('pending'), 'succeeded']);
+    await old.close();
+
+    const upgraded = createPostgresStorage({ pool, schema: fresh });
+    await upgraded.migrate();
+    expect((await pool.query(`SELECT max(version)::int AS v FROM ${S}.schema_migrations`)).rows[0]?.v).toBe(7);
+    const configured = (await pool.query(`SELECT p.proname, p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 AND p.proconfig IS NOT NULL ORDER BY 1`, [fresh])).rows;
+    expect(configured.map((row) => row.proname)).toEqual(['claim_core_v2', 'claim_deliveries_v2', 'enqueue_messages', 'finish_and_claim_v3', 'finish_attempts', 'finish_attempts_v2']);
+    for (const row of configured) expect(row.proconfig).toEqual(['plan_cache_mode=force_generic_plan']);
+    // Every delivery keeps its state.
+    expect((await upgraded.listDeliveries({ limit: 100 })).items).toEqual([...before.values()]);
+    expect(await upgraded.stats?.(T0 + 300)).toMatchObject({ inFlight: 5 });
+
+    // After 'gone's leases expired: the live endpoint's 4 waiting deliveries and 2 expired leases;
+    // not 'keep's live leases, nothing of the disabled endpoint.
+    const now = T0 + 2_000;
+    const claimed = await upgraded.claimDeliveries({ owner: 'new', now, leaseMs: 60_000, limit: 20, perEndpointConcurrency: 10 });
+    expect(claimed.map((item) => item.delivery.id).sort()).toEqual(liveIds.filter((id) => !keptLive.some((item) => item.delivery.id === id)).sort());
+    // The expired lease is lost to its old owner; a live one of 'keep' finishes normally.
+    expect((await outcome(upgraded, goneLive[0] as (typeof gone)[number], 'gone', now + 1, 'succeeded')).applied).toBe(false);
+    expect((await outcome(upgraded, keptParked[1] as (typeof kept)[number], 'keep', now + 1, 'succeeded')).applied).toBe(true);
+    // Enabled again: every unfinished delivery of the parked endpoint is claimed (the retrying one at once, 'gone's expired ones too).
+    await upgraded.updateEndpoint(parked.id, { enabled: true, disabledReason: null }, now + 10);
+    const resumed = await upgraded.claimDeliveries({ owner: 'new', now: now + 10, leaseMs: 60_000, limit: 20, perEndpointConcurrency: 10 });
+    expect(resumed.map((item) => item.delivery.id).sort()).toEqual(parkedIds.filter((id) => id !== keptParked[1]?.delivery.id).sort());
+    // The failed one comes back through a retry.
+    expect((await upgraded.retryDelivery(keptLive[1]?.delivery.id as string, now + 20))?.status).toBe('pending');
+    expect((await upgraded.claimDeliveries({ owner: 'new', now: now + 20, leaseMs: 60_000, limit: 20, perEndpointConcurrency: 20 })).map((item) => item.delivery.id)).toEqual([keptLive[1]?.delivery.id]);
+    await upgraded.close();
   });
 
   it('migrates a version 4 schema with waiting, leased and finished deliveries to version 5 (index diet)', async () => {

@@ -1039,4 +1039,28 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       $finish_claim3$;
     `,
   },
+  {
+    version: 7,
+    name: 'generic plans in the queue functions',
+    sql: `
+      -- The statements inside these functions were planned again on every call: PL/pgSQL caches
+      -- a generic plan only when its estimated cost is near the custom plans' (a claim's range
+      -- "due_at <= p_now" is estimated at a third of the table without the value, a few rows with
+      -- it), so the plan cache kept choosing a custom plan, and planning the claim's candidate
+      -- and lease statements cost about as much CPU as running them. The generic plans are the
+      -- same index scans (the claim and finish statements are index walks bounded by LIMITs and
+      -- keys, whatever the values), planned once per connection and again after ANALYZE.
+      -- Measured, one connection, 20,000 deliveries: PostgreSQL CPU per delivery for finish and
+      -- claim 124 -> 96 µs, for send 38 -> 33 µs.
+      ALTER FUNCTION {{schema}}.enqueue_messages(json) SET plan_cache_mode = force_generic_plan;
+      ALTER FUNCTION {{schema}}.claim_core_v2(text, bigint, bigint, integer, integer, boolean) SET plan_cache_mode = force_generic_plan;
+      ALTER FUNCTION {{schema}}.claim_deliveries_v2(text, bigint, bigint, integer, integer) SET plan_cache_mode = force_generic_plan;
+      ALTER FUNCTION {{schema}}.finish_attempts(text[], text[], text[], text[], integer[], bigint[], double precision[], integer[], text[], text[], text[], boolean[],
+        text[], bigint[], bigint[], integer[], text[], bigint[], text[], integer[], text) SET plan_cache_mode = force_generic_plan;
+      ALTER FUNCTION {{schema}}.finish_attempts_v2(text[], text[], text[], text[], integer[], bigint[], double precision[], integer[], text[], text[], text[], boolean[],
+        text[], bigint[], bigint[], integer[], text[], bigint[], text[], integer[], text) SET plan_cache_mode = force_generic_plan;
+      ALTER FUNCTION {{schema}}.finish_and_claim_v3(text[], text[], text[], text[], integer[], bigint[], double precision[], integer[], text[], text[], text[], boolean[],
+        text[], bigint[], bigint[], integer[], text[], bigint[], text[], integer[], text, text, bigint, bigint, integer, integer) SET plan_cache_mode = force_generic_plan;
+    `,
+  },
 ];
