@@ -385,7 +385,11 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     return { message: stored, deliveries, created: true };
   }
 
-  function claimSync(input: ClaimInput): ClaimedDelivery[] {
+  /**
+   * One claim. `known` holds endpoints already read (and maybe changed) earlier in the same
+   * transaction, by the attempt results of finishAttemptsAndClaim: not read again.
+   */
+  function claimSync(input: ClaimInput, known?: Map<string, StoredEndpoint | undefined>): ClaimedDelivery[] {
     const claimed: ClaimedDelivery[] = [];
     const { now } = input;
     const until = now + input.leaseMs;
@@ -413,7 +417,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
         if (count >= input.perEndpointConcurrency || rateTaken.includes(delivery.endpointId)) continue;
         let found = endpoints.get(delivery.endpointId);
         if (!found) {
-          const endpoint = getEndpointRow(delivery.endpointId) as StoredEndpoint;
+          const endpoint = (known?.get(delivery.endpointId) ?? getEndpointRow(delivery.endpointId)) as StoredEndpoint;
           // Read once per endpoint and claim: the attempt needs no read of its own.
           const secrets = (statements.signingSecrets.all(endpoint.id, now) as SqlRow[]).map((secret) => ({
             secret: secret.secret as string,
@@ -686,7 +690,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
       return guard(() => {
         const endpoints = new Map<string, StoredEndpoint | undefined>();
         const results = inputs.map((input) => finishSync(input, endpoints));
-        return { results, claimed: claimSync(claim) };
+        return { results, claimed: claimSync(claim, endpoints) };
       });
     },
 
