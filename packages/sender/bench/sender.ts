@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { broadcastEvents } from '@hooks/fixture-broadcast-events';
 import type { Storage } from '../src/index';
-import { createPostgresStorage, createSender, createTransport } from '../src/index';
+import { createPostgresStorage, createSender, createTransport, type Transport } from '../src/index';
 import { benchDatabaseUrl, benchSchema, committedTransactions, dropBenchSchema, ensureBenchDatabase, postgresCpuSeconds, statisticsSettled } from './postgres';
 import { allSucceeded, endpointUrl, examplePayload, peakRssMiB, produce, report, settings } from './shared';
 
@@ -43,6 +43,24 @@ if (process.env.BENCH_TRACE === '1' && storage !== undefined && storage !== 'mem
     };
   }
 }
+// BENCH_TRACE=1 also times the HTTP requests: their mean time in flight, beside the concurrency,
+// tells how much of a slot's time is the request and how much waits for the result's commit.
+const http = { requests: 0, ms: 0 };
+function traceTransport(transport: Transport): Transport {
+  if (process.env.BENCH_TRACE !== '1') return transport;
+  return {
+    async send(request) {
+      const started = performance.now();
+      try {
+        return await transport.send(request);
+      } finally {
+        http.requests += 1;
+        http.ms += performance.now() - started;
+      }
+    },
+    close: () => transport.close(),
+  };
+}
 // BENCH_SQL_TRACE=1 (SQLite): time every prepared statement by its SQL (printed to stderr at the end).
 const statementTimes = new Map<string, { calls: number; ms: number }>();
 if (process.env.BENCH_SQL_TRACE === '1' && storageKind === 'sqlite') {
@@ -70,7 +88,7 @@ const sender = createSender({
   catalog: broadcastEvents,
   ...(storage === undefined ? { database: join(directory, 'hooks.db') } : { storage }),
   urlPolicy,
-  transport: createTransport({ urlPolicy, connectionsPerOrigin: settings.concurrency }),
+  transport: traceTransport(createTransport({ urlPolicy, connectionsPerOrigin: settings.concurrency })),
   dispatcher: { concurrency: settings.concurrency, perEndpointConcurrency: settings.concurrency },
   logger: { info() {}, warn() {}, error: (message: string) => process.stderr.write(`${message}\n`) },
 });
@@ -119,6 +137,7 @@ if (storageKind === 'postgres') {
   await dropBenchSchema(schema);
 }
 for (const [key, entry] of [...statementTimes].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15)) process.stderr.write(`sql ${entry.ms.toFixed(0)} ms, ${entry.calls} calls: ${key}\n`);
+if (http.requests > 0) process.stderr.write(`trace HTTP: ${http.requests} requests, ${(http.ms / http.requests).toFixed(2)} ms each; mean requests in flight ${(http.ms / 1000 / seconds).toFixed(1)} of concurrency ${settings.concurrency}\n`);
 for (const [key, entry] of timings) process.stderr.write(`trace ${key}: ${entry.calls} calls, ${(entry.ms / entry.calls).toFixed(1)} ms each, ${(entry.items / entry.calls).toFixed(1)} items each\n`);
 rmSync(directory, { recursive: true, force: true });
 report({ name: `@hooks/sender (${storageKind === 'postgres' ? 'PostgreSQL, 1 process' : storageKind === 'sqlite' ? 'SQLite' : 'memory'})`, deliveries: total, seconds, peakRssMiB: peak, extra });
