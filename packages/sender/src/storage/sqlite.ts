@@ -327,9 +327,39 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
   const claimedSeqs = new Map<string, { seq: number; delivery: StoredDelivery }>();
   const CLAIMED_SEQS_MAX = 100_000;
 
+  /**
+   * Parsed `events` and `headers` texts (flat: an array of strings, an object of strings), so
+   * that the endpoint reads of every claim and batch of results parse each text once; every
+   * endpoint returned still gets its own copies.
+   */
+  const parsedColumns = new Map<string, unknown>();
+  function parsedCopy(text: unknown): unknown {
+    if (typeof text !== 'string') return text;
+    let parsed = parsedColumns.get(text);
+    if (parsed === undefined) {
+      parsed = json<unknown>(text, undefined);
+      if (parsed === undefined || parsed === null || typeof parsed !== 'object') return text;
+      if (parsedColumns.size >= 1000) parsedColumns.clear();
+      parsedColumns.set(text, parsed);
+    }
+    return Array.isArray(parsed) ? [...parsed] : { ...(parsed as object) };
+  }
+
   function getEndpointRow(id: string): StoredEndpoint | undefined {
     const row = statements.getEndpoint.get(id) as SqlRow | undefined;
-    return row ? toEndpoint(row) : undefined;
+    if (!row) return undefined;
+    row.events = parsedCopy(row.events);
+    row.headers = parsedCopy(row.headers);
+    if (row.metadata === '{}') row.metadata = {};
+    return toEndpoint(row);
+  }
+
+  /** copyEndpoint, without a structuredClone for the usual empty metadata (a new `{}` all the same). */
+  function copyStoredEndpoint(endpoint: StoredEndpoint): StoredEndpoint {
+    const { metadata } = endpoint;
+    if (Object.getPrototypeOf(metadata) !== Object.prototype) return copyEndpoint(endpoint);
+    for (const _ in metadata) return copyEndpoint(endpoint);
+    return { ...endpoint, events: [...endpoint.events], headers: { ...endpoint.headers }, metadata: {} };
   }
 
   function enqueueSync(input: EnqueueInput): EnqueueResult {
@@ -541,7 +571,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
       );
     }
     if (!finished) {
-      return { applied: false, delivery: row ? toDelivery(row) : undefined, endpoint: before && copyEndpoint(before), previousFailures, disabled: false, notifications: [] };
+      return { applied: false, delivery: row ? toDelivery(row) : undefined, endpoint: before && copyStoredEndpoint(before), previousFailures, disabled: false, notifications: [] };
     }
     let disabled = false;
     let after = before;
@@ -577,7 +607,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
         statements.insertNotification.run({ ...notification, endpoint: JSON.stringify(endpointParams(notification.endpoint)) });
       }
     }
-    return { applied: true, delivery, endpoint: after && copyEndpoint(after), previousFailures, disabled, notifications };
+    return { applied: true, delivery, endpoint: after && copyStoredEndpoint(after), previousFailures, disabled, notifications };
   }
 
   const storage: Storage = {
