@@ -81,6 +81,66 @@ describe('sqlite specifics', () => {
     }
   });
 
+  it('finishes a delivery it did not claim itself, and refuses a lease taken over by another storage', async () => {
+    // A storage finishes the deliveries it claimed by rowid, without RETURNING (it kept what that
+    // would read); any other finish goes through the delivery id. Both must give the same result,
+    // and a stale lease must stay refused on either path.
+    const filename = join(directory, 'takeover.db');
+    const a = createSqliteStorage({ filename });
+    const b = createSqliteStorage({ filename });
+    const attempt = (deliveryId: string, messageId: string, number: number) => ({
+      deliveryId,
+      messageId,
+      endpointId: 'ep_take',
+      number,
+      startedAt: 3,
+      durationMs: 1,
+      statusCode: 500,
+      responseHeaders: { 'content-type': 'text/plain' },
+      responseBody: 'no',
+      errorCode: 'http_500',
+      success: false,
+    });
+    try {
+      await a.createEndpoint(
+        { id: 'ep_take', tenant: 't', url: 'https://example.com', name: null, description: null, events: [], headers: {}, profile: 'x-webhook', metadata: { team: 'x' }, enabled: true, disabledReason: null, rateLimit: null, fifo: false, createdAt: 1 },
+        { secret: 'whsec_x', createdAt: 1, expiresAt: null },
+      );
+      for (let index = 0; index < 2; index++) {
+        await a.enqueueMessage({ message: { id: `msg_take_${index}`, tenant: 't', type: 'x', payload: '{}', idempotencyKey: null, createdAt: 1 }, now: 1 });
+      }
+      const claimed = await a.claimDeliveries({ owner: 'a', now: 2, leaseMs: 10, limit: 2, perEndpointConcurrency: 10 });
+      expect(claimed).toHaveLength(2);
+      const [first, second] = claimed as [(typeof claimed)[0], (typeof claimed)[0]];
+      // The first: finished by the storage that claimed it (rowid path) and by another one with
+      // the same owner (id path), in two copies of the file's state: same result.
+      const viaB = await b.finishAttempt({ deliveryId: first.delivery.id, owner: 'a', attempt: attempt(first.delivery.id, first.message.id, 1), next: { status: 'pending', nextAttemptAt: 50 }, endpoint: { success: false }, now: 3 });
+      expect(viaB.applied).toBe(true);
+      expect(viaB.delivery).toMatchObject({ id: first.delivery.id, status: 'pending', attempts: 1, nextAttemptAt: 50, leaseOwner: null, tenant: 't', type: 'x', retryBaseAttempts: 0, retryBaseAt: 1, createdAt: 1 });
+      expect(viaB.endpoint).toMatchObject({ consecutiveFailures: 1, metadata: { team: 'x' } });
+      // a's own finish of the same delivery again: the lease is gone, nothing applies (rowid path).
+      const again = await a.finishAttempt({ deliveryId: first.delivery.id, owner: 'a', attempt: attempt(first.delivery.id, first.message.id, 1), next: { status: 'succeeded', nextAttemptAt: null }, endpoint: { success: true }, now: 4 });
+      expect(again.applied).toBe(false);
+      expect(again.delivery).toMatchObject({ status: 'pending', attempts: 1 });
+      // The second: a's lease expires and b takes it over; a's late result is logged, not applied.
+      const takenOver = await b.claimDeliveries({ owner: 'b', now: 20, leaseMs: 1000, limit: 5, perEndpointConcurrency: 10 });
+      expect(takenOver.map((item) => item.delivery.id)).toEqual([second.delivery.id]);
+      const late = await a.finishAttempt({ deliveryId: second.delivery.id, owner: 'a', attempt: attempt(second.delivery.id, second.message.id, 1), next: { status: 'succeeded', nextAttemptAt: null }, endpoint: { success: true }, now: 21 });
+      expect(late.applied).toBe(false);
+      expect(late.delivery).toMatchObject({ status: 'in_flight', leaseOwner: 'b', attempts: 0 });
+      // b's result (rowid path of b) applies, with the attempt count from its own claim.
+      const done = await b.finishAttempt({ deliveryId: second.delivery.id, owner: 'b', attempt: attempt(second.delivery.id, second.message.id, 1), next: { status: 'succeeded', nextAttemptAt: null }, endpoint: { success: true }, now: 22 });
+      expect(done.applied).toBe(true);
+      expect(done.delivery).toMatchObject({ status: 'succeeded', attempts: 1, nextAttemptAt: null, leaseOwner: null, leaseUntil: null, lastStatus: 500, updatedAt: 22 });
+      expect(await a.getDelivery(second.delivery.id)).toEqual(done.delivery);
+      // Every attempt is logged, applied or not.
+      expect((await a.listAttempts({ limit: 10, endpointId: 'ep_take' })).items).toHaveLength(4);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('answers a bad filename with storage_error and a missing one with invalid_option', () => {
     expect(() => createSqliteStorage({ filename: join(directory, 'no-such-dir', 'x.db') })).toThrow(expect.objectContaining({ code: 'storage_error' }));
     expect(() => createSqliteStorage({ filename: '' })).toThrow(expect.objectContaining({ code: 'invalid_option' }));
