@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSender } from '../src/sender';
 import { createPostgresStorage, type PostgresStorage } from '../src/storage/postgres';
 import { POSTGRES_MIGRATIONS } from '../src/storage/postgres-migrations';
-import type { NewEndpoint, StoredMessage } from '../src/storage/types';
+import { toDelivery } from '../src/storage/sql-rows';
+import type { ClaimInput, NewEndpoint, StoredDelivery, StoredMessage } from '../src/storage/types';
 import { createTestPool, DATABASE_URL, dropSchemas, randomSchema, waitFor } from './cluster-support';
 import { startReceiver } from './support';
 
@@ -71,6 +72,61 @@ async function schemaAt(version: number): Promise<string> {
   return fresh;
 }
 
+/**
+ * The queue calls of a version 6 or 7 process (claim_deliveries_v2, finish_attempts_v2,
+ * finish_and_claim_v3), as that release made them: a process not yet upgraded keeps calling them
+ * during a rollout. Claims give the deliveries; finishes whether each attempt applied.
+ */
+function previousRelease(target: string) {
+  const S = `"${target}"`;
+  const claimArguments = (input: ClaimInput) => [input.owner, input.now, input.now + input.leaseMs, input.limit, input.perEndpointConcurrency];
+  const finishArguments = (items: Array<{ delivery: Pick<StoredDelivery, 'id' | 'endpointId'> }>, owner: string, now: number, result: 'succeeded' | 'failed' | 'retry', retryAt: number) => {
+    const each = <T>(value: T) => items.map(() => value);
+    const success = result === 'succeeded';
+    return [
+      each(owner),
+      items.map((item) => item.delivery.id),
+      items.map((item) => item.delivery.endpointId),
+      items.map(() => createId('att', now)),
+      each(1),
+      each(now),
+      each(1),
+      each(success ? 200 : 500),
+      each('{}'),
+      each(null),
+      each(success ? null : 'http_500'),
+      each(success),
+      each(result === 'retry' ? 'pending' : result),
+      each(result === 'retry' ? retryAt : null),
+      each(now),
+      each(null),
+      each(null),
+      each(null),
+      each(''),
+      each(null),
+      createId('ntf', now).slice(0, -4),
+    ];
+  };
+  const placeholders = (count: number) => Array.from({ length: count }, (_, index) => `$${index + 1}`).join(', ');
+  return {
+    async claim(input: ClaimInput): Promise<Array<{ delivery: StoredDelivery }>> {
+      const { rows } = await pool.query(`SELECT * FROM ${S}.claim_deliveries_v2($1, $2, $3, $4, $5)`, claimArguments(input));
+      return rows.filter((row) => row.claimed_kind === 'delivery').map((row) => ({ delivery: toDelivery(row.claimed_part) }));
+    },
+    async finish(items: Array<{ delivery: Pick<StoredDelivery, 'id' | 'endpointId'> }>, owner: string, now: number, result: 'succeeded' | 'failed' | 'retry', retryAt = now): Promise<boolean[]> {
+      const { rows } = await pool.query(`SELECT * FROM ${S}.finish_attempts_v2(${placeholders(21)})`, finishArguments(items, owner, now, result, retryAt));
+      return rows.sort((a, b) => a.item - b.item).map((row) => row.applied !== null);
+    },
+    async finishAndClaim(items: Array<{ delivery: Pick<StoredDelivery, 'id' | 'endpointId'> }>, owner: string, now: number, claim: ClaimInput): Promise<{ applied: boolean[]; claimed: StoredDelivery[] }> {
+      const { rows } = await pool.query(`SELECT * FROM ${S}.finish_and_claim_v3(${placeholders(26)})`, [...finishArguments(items, owner, now, 'succeeded', now), ...claimArguments(claim)]);
+      return {
+        applied: rows.filter((row) => row.kind === 'finished').map((row) => row.part1 !== null),
+        claimed: rows.filter((row) => row.kind === 'claimed').map((row) => toDelivery(row.part1)),
+      };
+    },
+  };
+}
+
 /** One attempt result (succeeded, failed for good, or retried at `retryAt`). */
 function outcome(target: PostgresStorage, item: { delivery: { id: string; messageId: string; endpointId: string } }, owner: string, now: number, result: 'succeeded' | 'failed' | 'retry', retryAt = now) {
   const success = result === 'succeeded';
@@ -112,6 +168,7 @@ describe('postgres options and migrations', () => {
         { version: 5, name: 'index diet' },
         { version: 6, name: 'claims return each endpoint and message once' },
         { version: 7, name: 'generic plans in the queue functions' },
+        { version: 8, name: 'finish and claim results as columns' },
         { version: 100, name: 'extra' },
       ]);
       // The default `migrate: true` also migrates lazily on first use.
@@ -131,8 +188,9 @@ describe('postgres options and migrations', () => {
   it('migrates a version 6 schema to 7 (generic plans): pending, leased, expired, retrying, parked and finished deliveries keep their state and are claimed as before', async () => {
     const fresh = await schemaAt(6);
     const S = `"${fresh}"`;
-    // Version 6's functions are the ones this release calls: a storage that does not migrate writes as a version 6 process did.
+    // A version 6 process: its queue functions, and the storage (not migrating) for the rest.
     const old = createPostgresStorage({ pool, schema: fresh, migrate: false });
+    const legacy = previousRelease(fresh);
     const live = await addEndpoint(old);
     const parked = await addEndpoint(old);
     // 8 messages to the tenant: 8 deliveries to each endpoint.
@@ -141,8 +199,8 @@ describe('postgres options and migrations', () => {
     const liveIds = await of(live.id);
     const parkedIds = await of(parked.id);
     // 'keep' leases 4 for long (2 per endpoint), 'gone' 4 for a second (its leases expire).
-    const kept = await old.claimDeliveries({ owner: 'keep', now: T0 + 100, leaseMs: 600_000, limit: 4, perEndpointConcurrency: 2 });
-    const gone = await old.claimDeliveries({ owner: 'gone', now: T0 + 101, leaseMs: 1_000, limit: 4, perEndpointConcurrency: 4 });
+    const kept = await legacy.claim({ owner: 'keep', now: T0 + 100, leaseMs: 600_000, limit: 4, perEndpointConcurrency: 2 });
+    const gone = await legacy.claim({ owner: 'gone', now: T0 + 101, leaseMs: 1_000, limit: 4, perEndpointConcurrency: 4 });
     expect(kept).toHaveLength(4);
     expect(gone).toHaveLength(4);
     const keptLive = kept.filter((item) => item.delivery.endpointId === live.id);
@@ -150,9 +208,9 @@ describe('postgres options and migrations', () => {
     const goneLive = gone.filter((item) => item.delivery.endpointId === live.id);
     expect([keptLive.length, keptParked.length, goneLive.length]).toEqual([2, 2, 2]);
     // One succeeded, one failed for good, one retrying later; then the second endpoint is disabled (its waiting deliveries are parked).
-    await outcome(old, keptLive[0] as (typeof kept)[number], 'keep', T0 + 200, 'succeeded');
-    await outcome(old, keptLive[1] as (typeof kept)[number], 'keep', T0 + 200, 'failed');
-    await outcome(old, keptParked[0] as (typeof kept)[number], 'keep', T0 + 200, 'retry', T0 + 500_000);
+    await legacy.finish([keptLive[0] as (typeof kept)[number]], 'keep', T0 + 200, 'succeeded');
+    await legacy.finish([keptLive[1] as (typeof kept)[number]], 'keep', T0 + 200, 'failed');
+    await legacy.finish([keptParked[0] as (typeof kept)[number]], 'keep', T0 + 200, 'retry', T0 + 500_000);
     await old.updateEndpoint(live.id, { consecutiveFailures: 0 }, T0 + 201);
     await old.updateEndpoint(parked.id, { enabled: false, disabledReason: 'manual', consecutiveFailures: 0 }, T0 + 201);
     const before = new Map((await old.listDeliveries({ limit: 100 })).items.map((delivery) => [delivery.id, delivery]));
@@ -161,9 +219,9 @@ describe('postgres options and migrations', () => {
 
     const upgraded = createPostgresStorage({ pool, schema: fresh });
     await upgraded.migrate();
-    expect((await pool.query(`SELECT max(version)::int AS v FROM ${S}.schema_migrations`)).rows[0]?.v).toBe(7);
+    expect((await pool.query(`SELECT max(version)::int AS v FROM ${S}.schema_migrations`)).rows[0]?.v).toBe(POSTGRES_MIGRATIONS.at(-1)?.version);
     const configured = (await pool.query(`SELECT p.proname, p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 AND p.proconfig IS NOT NULL ORDER BY 1`, [fresh])).rows;
-    expect(configured.map((row) => row.proname)).toEqual(['claim_core_v2', 'claim_deliveries_v2', 'enqueue_messages', 'finish_and_claim_v3', 'finish_attempts', 'finish_attempts_v2']);
+    expect(configured.map((row) => row.proname)).toEqual(expect.arrayContaining(['claim_core_v2', 'claim_deliveries_v2', 'enqueue_messages', 'finish_and_claim_v3', 'finish_attempts', 'finish_attempts_v2']));
     for (const row of configured) expect(row.proconfig).toEqual(['plan_cache_mode=force_generic_plan']);
     // Every delivery keeps its state.
     expect((await upgraded.listDeliveries({ limit: 100 })).items).toEqual([...before.values()]);
@@ -184,6 +242,79 @@ describe('postgres options and migrations', () => {
     // The failed one comes back through a retry.
     expect((await upgraded.retryDelivery(keptLive[1]?.delivery.id as string, now + 20))?.status).toBe('pending');
     expect((await upgraded.claimDeliveries({ owner: 'new', now: now + 20, leaseMs: 60_000, limit: 20, perEndpointConcurrency: 20 })).map((item) => item.delivery.id)).toEqual([keptLive[1]?.delivery.id]);
+    await upgraded.close();
+  });
+
+  it('migrates a version 7 schema to 8 (results as columns): deliveries keep their state, the previous release’s functions keep working beside the new ones, and every result equals the stored rows', async () => {
+    const fresh = await schemaAt(7);
+    const S = `"${fresh}"`;
+    // A version 7 process: its queue functions, and the storage (not migrating) for the rest.
+    const old = createPostgresStorage({ pool, schema: fresh, migrate: false });
+    const legacy = previousRelease(fresh);
+    const live = await addEndpoint(old);
+    const parked = await addEndpoint(old);
+    for (let index = 0; index < 8; index++) await old.enqueueMessage({ message: message(), now: T0 + index });
+    const of = async (endpointId: string) => (await pool.query(`SELECT id FROM ${S}.deliveries WHERE endpoint_id = $1 ORDER BY seq`, [endpointId])).rows.map((row) => row.id as string);
+    const liveIds = await of(live.id);
+    const parkedIds = await of(parked.id);
+    const kept = await legacy.claim({ owner: 'keep', now: T0 + 100, leaseMs: 600_000, limit: 4, perEndpointConcurrency: 2 });
+    const gone = await legacy.claim({ owner: 'gone', now: T0 + 101, leaseMs: 1_000, limit: 4, perEndpointConcurrency: 4 });
+    const keptLive = kept.filter((item) => item.delivery.endpointId === live.id);
+    const keptParked = kept.filter((item) => item.delivery.endpointId === parked.id);
+    const goneLive = gone.filter((item) => item.delivery.endpointId === live.id);
+    expect([keptLive.length, keptParked.length, goneLive.length]).toEqual([2, 2, 2]);
+    // Succeeded, failed for good, retrying later (through finish_and_claim_v3 and finish_attempts_v2); the second endpoint then disabled.
+    expect((await legacy.finishAndClaim([keptLive[0] as (typeof kept)[number]], 'keep', T0 + 200, { owner: 'keep', now: T0 + 200, leaseMs: 600_000, limit: 0, perEndpointConcurrency: 2 })).applied).toEqual([true]);
+    expect(await legacy.finish([keptLive[1] as (typeof kept)[number]], 'keep', T0 + 200, 'failed')).toEqual([true]);
+    expect(await legacy.finish([keptParked[0] as (typeof kept)[number]], 'keep', T0 + 200, 'retry', T0 + 500_000)).toEqual([true]);
+    await old.updateEndpoint(live.id, { consecutiveFailures: 0 }, T0 + 201);
+    await old.updateEndpoint(parked.id, { enabled: false, disabledReason: 'manual', consecutiveFailures: 0 }, T0 + 201);
+    const before = (await old.listDeliveries({ limit: 100 })).items;
+    expect(before.map((delivery) => delivery.status).sort()).toEqual(['failed', ...Array(5).fill('in_flight'), ...Array(9).fill('pending'), 'succeeded']);
+    await old.close();
+
+    const upgraded = createPostgresStorage({ pool, schema: fresh });
+    await upgraded.migrate();
+    expect((await pool.query(`SELECT max(version)::int AS v FROM ${S}.schema_migrations`)).rows[0]?.v).toBe(8);
+    const configured = (await pool.query(`SELECT p.proname, p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 AND p.proconfig IS NOT NULL ORDER BY 1`, [fresh])).rows;
+    expect(configured.map((row) => row.proname)).toEqual(expect.arrayContaining(['claim_core_v3', 'claim_deliveries_v3', 'finish_and_claim_v4', 'finish_attempts_v3']));
+    for (const row of configured) expect(row.proconfig).toEqual(['plan_cache_mode=force_generic_plan']);
+    expect((await upgraded.listDeliveries({ limit: 100 })).items).toEqual(before);
+
+    // The live endpoint's 4 waiting deliveries and 'gone's 2 expired leases, each as stored.
+    const now = T0 + 2_000;
+    const claimed = await upgraded.claimDeliveries({ owner: 'new', now, leaseMs: 60_000, limit: 20, perEndpointConcurrency: 10 });
+    expect(claimed.map((item) => item.delivery.id).sort()).toEqual(liveIds.filter((id) => !keptLive.some((item) => item.delivery.id === id)).sort());
+    for (const item of claimed) expect(item.delivery).toEqual(await upgraded.getDelivery(item.delivery.id));
+    // The version 7 process, not upgraded yet: its late attempt is refused, its live lease finishes, and its finish-and-claim finds nothing leased by the new one.
+    expect(await legacy.finish([goneLive[0] as (typeof gone)[number]], 'gone', now + 1, 'succeeded')).toEqual([false]);
+    expect(await legacy.finishAndClaim([keptParked[1] as (typeof kept)[number]], 'keep', now + 1, { owner: 'keep', now: now + 1, leaseMs: 60_000, limit: 10, perEndpointConcurrency: 10 })).toEqual({ applied: [true], claimed: [] });
+    // The new functions: successes (applied), a failure (the ordered path), a lost lease; each result as stored.
+    const input = (item: (typeof claimed)[number], owner: string, success: boolean) => ({
+      deliveryId: item.delivery.id,
+      owner,
+      attempt: { deliveryId: item.delivery.id, messageId: item.delivery.messageId, endpointId: item.delivery.endpointId, number: 1, startedAt: now + 5, durationMs: 2, statusCode: success ? 200 : 500, responseHeaders: { 'x-n': '1' }, responseBody: success ? 'ok' : null, errorCode: success ? null : 'http_500', success },
+      next: success ? { status: 'succeeded' as const, nextAttemptAt: null } : { status: 'pending' as const, nextAttemptAt: now + 60_000 },
+      endpoint: { success },
+      now: now + 6,
+    });
+    const round = await upgraded.finishAttemptsAndClaim([input(claimed[0] as (typeof claimed)[number], 'new', true), input(claimed[1] as (typeof claimed)[number], 'gone', true)], { owner: 'new', now: now + 6, leaseMs: 60_000, limit: 10, perEndpointConcurrency: 10 });
+    expect(round.results.map((result) => result.applied)).toEqual([true, false]);
+    expect(round.claimed).toEqual([]);
+    const failure = await upgraded.finishAttempts([input(claimed[2] as (typeof claimed)[number], 'new', false), input(claimed[3] as (typeof claimed)[number], 'new', true)]);
+    expect(failure.map((result) => [result.applied, result.previousFailures])).toEqual([[true, 0], [true, 1]]);
+    for (const [index, result] of [...round.results, ...failure].entries()) {
+      expect(result.delivery).toEqual(await upgraded.getDelivery(claimed[index]?.delivery.id as string));
+    }
+    expect(failure[1]?.endpoint).toEqual(await upgraded.getEndpoint(live.id));
+    // Enabled again: the previous release claims the parked endpoint's deliveries (the retrying one too); the new one then finds none of them.
+    await upgraded.updateEndpoint(parked.id, { enabled: true, disabledReason: null }, now + 10);
+    const resumed = await legacy.claim({ owner: 'keep', now: now + 10, leaseMs: 60_000, limit: 20, perEndpointConcurrency: 10 });
+    expect(resumed.map((item) => item.delivery.id).sort()).toEqual(parkedIds.filter((id) => id !== keptParked[1]?.delivery.id).sort());
+    expect(await upgraded.claimDeliveries({ owner: 'new', now: now + 10, leaseMs: 60_000, limit: 20, perEndpointConcurrency: 10 })).toEqual([]);
+    // Attempts are logged with the message id their input gave.
+    const logged = (await upgraded.listAttempts({ limit: 100, deliveryId: claimed[1]?.delivery.id })).items.filter((attempt) => attempt.startedAt === now + 5);
+    expect(logged.map((attempt) => [attempt.messageId, attempt.success, attempt.responseHeaders])).toEqual([[claimed[1]?.delivery.messageId, true, { 'x-n': '1' }]]);
     await upgraded.close();
   });
 

@@ -1063,4 +1063,311 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         text[], bigint[], bigint[], integer[], text[], bigint[], text[], integer[], text, text, bigint, bigint, integer, integer) SET plan_cache_mode = force_generic_plan;
     `,
   },
+  {
+    version: 8,
+    name: 'finish and claim results as columns',
+    sql: `
+      -- The finish and claim functions returned every delivery as a JSON row built by
+      -- row_to_json (built in PostgreSQL, parsed again in Node), though the caller already holds
+      -- most of it: the finish's input has the ids, the new status, times and the attempt, a
+      -- claim's caller gave the owner, lease end and time. These functions return, as plain
+      -- columns, only what the caller does not hold. finish_attempts_v3 also takes each attempt's
+      -- message id (no join of deliveries by id to read it), and logs the attempts and spaces
+      -- rate-limited endpoints in one statement. claim_core_v3 leases and
+      -- returns in one statement. Locks, leases and effects are those of migration 6.
+      -- New names, so processes of the previous version keep calling finish_attempts_v2,
+      -- claim_deliveries_v2 and finish_and_claim_v3 during a rollout.
+      CREATE FUNCTION {{schema}}.claim_core_v3(p_owner text, p_now bigint, p_until bigint, p_limit integer, p_per_endpoint integer, p_wait boolean)
+      RETURNS TABLE (kind text, id text, message_id text, endpoint_id text, tenant text, type text, attempts integer, next_attempt_at bigint, last_status integer,
+        last_error text, retry_base_attempts integer, retry_base_at bigint, created_at bigint, part json, secrets json)
+      LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan AS $claim3$
+      #variable_conflict use_column
+      DECLARE
+        v_locked text[] := ARRAY[]::text[];
+        v_busy text[] := ARRAY[]::text[];
+        v_room bigint := 0;
+        v_round integer := 0;
+        v_seen integer;
+        v_fallback boolean := false;
+        v_window_full boolean;
+        v_busy_keys bigint[] := ARRAY[]::bigint[];
+        v_max_key bigint;
+        v_wait integer;
+        v_candidate record;
+        v_rows bigint;
+      BEGIN
+        -- Whether there is more due work than one look below takes in (else one look sees it all).
+        SELECT count(*) > p_limit * 2 INTO v_window_full FROM (
+          SELECT 1 FROM {{schema}}.deliveries d WHERE d.due_at IS NOT NULL AND d.due_at <= p_now ORDER BY d.due_at, d.seq LIMIT p_limit * 2 + 1
+        ) w;
+        LOOP
+          v_round := v_round + 1;
+          v_seen := 0;
+          v_rows := 0;
+          -- Endpoints with due work, oldest work first, with their live lease counts and due rows
+          -- in this window. Locks are only TRIED here, and only until the locked endpoints have
+          -- room for this claim: concurrent claimers spread over different endpoints instead of
+          -- one claimer locking them all.
+          FOR v_candidate IN
+            WITH live AS (
+              SELECT d.endpoint_id, count(*) AS n FROM {{schema}}.deliveries d WHERE d.status = 'in_flight' AND d.lease_until > p_now GROUP BY d.endpoint_id
+            ), blocked AS (
+              SELECT e.id FROM {{schema}}.endpoints e WHERE NOT e.enabled OR e.paused_until > p_now OR e.rate_next_at > p_now
+              UNION ALL SELECT live.endpoint_id FROM live WHERE live.n >= p_per_endpoint
+              UNION ALL SELECT e.id FROM {{schema}}.endpoints e
+                CROSS JOIN LATERAL (SELECT h.due_at FROM {{schema}}.deliveries h WHERE h.endpoint_id = e.id AND h.due_at IS NOT NULL ORDER BY h.seq LIMIT 1) head
+                WHERE e.fifo AND head.due_at > p_now
+            ), due_window AS (
+              -- The oldest due work, a bounded window of it: when the endpoints at their limits
+              -- own it all (slow receivers), a claim costs a few hundred index entries, not the
+              -- whole backlog.
+              SELECT d.endpoint_id, d.due_at, d.seq FROM {{schema}}.deliveries d
+              WHERE d.due_at IS NOT NULL AND d.due_at <= p_now ORDER BY d.due_at, d.seq LIMIT greatest(64, p_limit * 4)
+            ), candidates AS (
+              (SELECT w.endpoint_id, w.due_at, w.seq, false AS fallback FROM due_window w
+               WHERE w.endpoint_id NOT IN (SELECT b.id FROM blocked b) AND w.endpoint_id <> ALL (v_busy || v_locked)
+               ORDER BY w.due_at, w.seq LIMIT p_limit * 2)
+              UNION ALL
+              -- The window held no claimable work: look at every other endpoint's oldest due
+              -- delivery instead (one index lookup per endpoint).
+              SELECT e.id, f.due_at, f.seq, true FROM {{schema}}.endpoints e
+              CROSS JOIN LATERAL (
+                SELECT d.due_at, d.seq FROM {{schema}}.deliveries d WHERE d.endpoint_id = e.id AND d.due_at IS NOT NULL AND d.due_at <= p_now ORDER BY d.due_at, d.seq LIMIT 1
+              ) f
+              WHERE v_fallback AND e.enabled AND e.id NOT IN (SELECT b.id FROM blocked b) AND e.id <> ALL (v_busy || v_locked)
+            )
+            SELECT c.endpoint_id, hashtextextended('{{schema_name}}/' || c.endpoint_id, 0) AS key, count(*) FILTER (WHERE NOT c.fallback) AS window_rows,
+              CASE WHEN bool_or(e.fifo OR e.rate_limit IS NOT NULL) THEN 1 ELSE greatest(0, least(count(*), p_per_endpoint - coalesce(min(live.n), 0))) END AS room
+            FROM candidates c JOIN {{schema}}.endpoints e ON e.id = c.endpoint_id LEFT JOIN live ON live.endpoint_id = c.endpoint_id
+            GROUP BY c.endpoint_id ORDER BY min(c.due_at), min(c.seq)
+          LOOP
+            v_seen := v_seen + 1;
+            v_rows := v_rows + v_candidate.window_rows;
+            EXIT WHEN v_room >= p_limit;
+            IF pg_try_advisory_xact_lock(v_candidate.key) THEN
+              v_locked := v_locked || v_candidate.endpoint_id;
+              v_room := v_room + v_candidate.room;
+              v_max_key := greatest(v_max_key, v_candidate.key);
+            ELSE
+              v_busy := v_busy || v_candidate.endpoint_id;
+              v_busy_keys := v_busy_keys || v_candidate.key;
+            END IF;
+          END LOOP;
+          EXIT WHEN v_room >= p_limit OR v_round >= 10;
+          -- Every row of the window still open was among this round's candidates (fewer than the
+          -- candidate cap came back), so another look at it finds nothing: go on to the other
+          -- endpoints' oldest work at once, or stop, instead of spending a query to learn that.
+          IF v_window_full AND NOT v_fallback AND (v_seen = 0 OR v_rows < p_limit * 2) THEN
+            v_fallback := true;
+          ELSIF v_seen = 0 OR NOT v_window_full OR v_rows < p_limit * 2 THEN
+            -- Nothing more to try without waiting. Wait for a busy endpoint (oldest work first),
+            -- but only for a key above every key held: waits then always go up, so they can
+            -- never form a cycle (no deadlock). Then look again: the others may be free by then.
+            EXIT WHEN cardinality(v_busy) = 0 OR NOT p_wait;
+            v_wait := NULL;
+            FOR i IN 1 .. cardinality(v_busy_keys) LOOP
+              IF v_max_key IS NULL OR v_busy_keys[i] > v_max_key THEN
+                v_wait := i;
+                EXIT;
+              END IF;
+            END LOOP;
+            EXIT WHEN v_wait IS NULL;
+            PERFORM pg_advisory_xact_lock(v_busy_keys[v_wait]);
+            v_locked := v_locked || v_busy[v_wait];
+            v_max_key := v_busy_keys[v_wait];
+            v_room := v_room + 1;
+            v_busy := ARRAY[]::text[];
+            v_busy_keys := ARRAY[]::bigint[];
+            v_fallback := false;
+          END IF;
+        END LOOP;
+        IF cardinality(v_locked) = 0 THEN
+          RETURN;
+        END IF;
+        RETURN QUERY
+        WITH endpoint_state AS (
+          SELECT e.*, (SELECT count(*) FROM {{schema}}.deliveries d WHERE d.endpoint_id = e.id AND d.status = 'in_flight' AND d.lease_until > p_now) AS in_flight
+          FROM {{schema}}.endpoints e
+          WHERE e.id = ANY (v_locked) AND e.enabled AND (e.paused_until IS NULL OR e.paused_until <= p_now) AND (e.rate_next_at IS NULL OR e.rate_next_at <= p_now)
+        ), rooms AS (
+          SELECT s.id, s.fifo, s.rate_limit,
+            -- FIFO and rate-limited endpoints: one at a time (a rate-limited one's next claim waits
+            -- for the previous attempt's start + 1000 / rate, recorded when it finishes).
+            CASE WHEN s.fifo OR s.rate_limit IS NOT NULL THEN CASE WHEN s.in_flight < p_per_endpoint AND s.in_flight = 0 THEN 1 ELSE 0 END
+              ELSE least(p_limit::bigint, p_per_endpoint::bigint - s.in_flight) END AS room
+          FROM endpoint_state s
+        ), picked AS (
+          SELECT c.id, c.due_at, c.seq FROM rooms r CROSS JOIN LATERAL (
+            SELECT d.id, d.due_at, d.seq FROM {{schema}}.deliveries d
+            WHERE d.endpoint_id = r.id AND d.due_at IS NOT NULL AND d.due_at <= p_now
+            ORDER BY d.due_at, d.seq LIMIT greatest(r.room, 0)
+          ) c WHERE NOT r.fifo
+          UNION ALL
+          SELECT x.id, x.due_at, x.seq FROM (
+            SELECT d.id, d.due_at, d.seq FROM {{schema}}.deliveries d
+            WHERE d.id IN (
+              SELECT (SELECT h.id FROM {{schema}}.deliveries h WHERE h.endpoint_id = r.id AND h.due_at IS NOT NULL ORDER BY h.seq LIMIT 1) FROM rooms r WHERE r.fifo AND r.room > 0
+            ) AND d.due_at <= p_now
+          ) x
+        ), chosen AS (
+          SELECT p.id, p.due_at, p.seq FROM picked p ORDER BY p.due_at, p.seq LIMIT p_limit
+        ), claimed AS (
+          -- No row locks before this: the endpoint's advisory lock keeps other claimers away, and a
+          -- row finished, released or retried meanwhile (a late attempt of an expired lease) is
+          -- re-checked here on its latest version and skipped. The columns the caller does not
+          -- know (it gave the owner, lease end and time) come back as columns, not as JSON.
+          UPDATE {{schema}}.deliveries d SET status = 'in_flight', lease_owner = p_owner, lease_until = p_until, due_at = p_until, updated_at = p_now
+          FROM chosen WHERE d.id = chosen.id AND d.due_at IS NOT NULL AND d.due_at <= p_now
+          RETURNING d.id, d.message_id, d.endpoint_id, d.tenant, d.type, d.attempts, d.next_attempt_at, d.last_status, d.last_error, d.retry_base_attempts,
+            d.retry_base_at, d.created_at, chosen.due_at AS was_due, chosen.seq AS was_seq
+        ), rated AS (
+          UPDATE {{schema}}.endpoints e SET rate_next_at = p_now + ceil(1000 / e.rate_limit)::bigint
+          WHERE e.rate_limit IS NOT NULL AND e.id IN (SELECT c.endpoint_id FROM claimed c)
+          RETURNING e.id
+        )
+        -- The deliveries in due order, then each of their endpoints (with its signing secrets) and
+        -- messages once, in the same statement (the claimed rows keep both from being deleted).
+        SELECT u.kind, u.id, u.message_id, u.endpoint_id, u.tenant, u.type, u.attempts, u.next_attempt_at, u.last_status, u.last_error, u.retry_base_attempts,
+          u.retry_base_at, u.created_at, u.part, u.secrets
+        FROM (
+          SELECT 'delivery'::text AS kind, c.id, c.message_id, c.endpoint_id, c.tenant, c.type, c.attempts, c.next_attempt_at, c.last_status, c.last_error,
+            c.retry_base_attempts, c.retry_base_at, c.created_at, NULL::json AS part, NULL::json AS secrets, 0 AS part_order, c.was_due, c.was_seq
+          FROM claimed c
+          UNION ALL
+          SELECT 'endpoint'::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::integer, NULL::bigint, NULL::integer, NULL::text, NULL::integer,
+            NULL::bigint, NULL::bigint, row_to_json(e.*), coalesce((
+              SELECT json_agg(json_build_object('secret', s.secret, 'created_at', s.created_at, 'expires_at', s.expires_at) ORDER BY (s.expires_at IS NOT NULL), s.created_at DESC, s.seq DESC)
+              FROM {{schema}}.endpoint_secrets s WHERE s.endpoint_id = e.id AND (s.expires_at IS NULL OR s.expires_at > p_now)
+            ), '[]'::json), 1, NULL::bigint, NULL::bigint
+          FROM {{schema}}.endpoints e WHERE e.id IN (SELECT c.endpoint_id FROM claimed c)
+          UNION ALL
+          SELECT 'message'::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::integer, NULL::bigint, NULL::integer, NULL::text, NULL::integer,
+            NULL::bigint, NULL::bigint, row_to_json(m.*), NULL::json, 2, NULL::bigint, NULL::bigint
+          FROM {{schema}}.messages m WHERE m.id IN (SELECT c.message_id FROM claimed c)
+        ) u
+        ORDER BY u.part_order, u.was_due, u.was_seq;
+      END
+      $claim3$;
+
+      -- A claim on its own (autocommit), as claim_deliveries_v2.
+      CREATE FUNCTION {{schema}}.claim_deliveries_v3(p_owner text, p_now bigint, p_until bigint, p_limit integer, p_per_endpoint integer)
+      RETURNS TABLE (kind text, id text, message_id text, endpoint_id text, tenant text, type text, attempts integer, next_attempt_at bigint, last_status integer,
+        last_error text, retry_base_attempts integer, retry_base_at bigint, created_at bigint, part json, secrets json)
+      LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan AS $claim_alone3$
+      BEGIN
+        PERFORM set_config('synchronous_commit', 'off', true);
+        RETURN QUERY SELECT * FROM {{schema}}.claim_core_v3(p_owner, p_now, p_until, p_limit, p_per_endpoint, true);
+      END
+      $claim_alone3$;
+
+      -- finish_attempts_v2 with the attempts' message ids, returning for each applied attempt only
+      -- the delivery columns its input does not hold (attempts, tenant, type, retry base, created).
+      -- Any batch with a failure or a failing or paused endpoint runs finish_attempts (migration
+      -- 3), as before.
+      CREATE FUNCTION {{schema}}.finish_attempts_v3(p_owners text[], p_delivery_ids text[], p_message_ids text[], p_endpoint_ids text[], p_attempt_ids text[],
+        p_numbers integer[], p_started bigint[], p_durations double precision[], p_statuses integer[], p_headers text[], p_bodies text[], p_errors text[],
+        p_success boolean[], p_next_status text[], p_next_at bigint[], p_now bigint[], p_disable_after integer[], p_disable_reason text[], p_pause_until bigint[],
+        p_notify_after text[], p_recovered_after integer[], p_notice_prefix text)
+      RETURNS TABLE (item integer, applied boolean, attempts integer, tenant text, type text, retry_base_attempts integer, retry_base_at bigint, created_at bigint,
+        current_row json, endpoint_after json, endpoint_repeat boolean, previous integer, disabled boolean, notice json)
+      LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan AS $finish3$
+      #variable_conflict use_column
+      DECLARE
+        v_ords bigint[];
+        v_attempts integer[];
+        v_tenants text[];
+        v_types text[];
+        v_base_attempts integer[];
+        v_base_at bigint[];
+        v_created bigint[];
+      BEGIN
+        IF NOT (true = ALL (p_success)) OR EXISTS (
+          SELECT 1 FROM {{schema}}.endpoints e WHERE e.id = ANY (p_endpoint_ids) AND (e.consecutive_failures <> 0 OR e.paused_until IS NOT NULL)
+        ) THEN
+          RETURN QUERY SELECT f.item, f.applied IS NOT NULL, (f.applied ->> 'attempts')::integer, f.applied ->> 'tenant', f.applied ->> 'type',
+              (f.applied ->> 'retry_base_attempts')::integer, (f.applied ->> 'retry_base_at')::bigint, (f.applied ->> 'created_at')::bigint,
+              f.current_row, f.endpoint_after, false, f.previous, f.disabled, f.notice
+            FROM {{schema}}.finish_attempts(p_owners, p_delivery_ids, p_endpoint_ids, p_attempt_ids, p_numbers, p_started, p_durations, p_statuses, p_headers,
+            p_bodies, p_errors, p_success, p_next_status, p_next_at, p_now, p_disable_after, p_disable_reason, p_pause_until, p_notify_after, p_recovered_after,
+            p_notice_prefix) f;
+          RETURN;
+        END IF;
+        -- Every delivery whose lease is still held moves on (the lease re-checked on the row's
+        -- latest version); a delivery named twice by the first of its attempts.
+        WITH items AS (
+          SELECT DISTINCT ON (x.delivery_id) x.* FROM unnest(p_delivery_ids, p_owners, p_statuses, p_errors, p_next_status, p_next_at, p_now) WITH ORDINALITY
+            AS x(delivery_id, owner, status_code, error_code, next_status, next_at, now, ord)
+          ORDER BY x.delivery_id, x.ord
+        ), moved AS (
+          UPDATE {{schema}}.deliveries d SET status = i.next_status, next_attempt_at = i.next_at, due_at = i.next_at, attempts = d.attempts + 1,
+            lease_owner = NULL, lease_until = NULL, last_status = i.status_code, last_error = i.error_code, updated_at = i.now
+          FROM items i
+          WHERE d.id = i.delivery_id AND d.status = 'in_flight' AND d.lease_owner = i.owner
+          RETURNING i.ord, d.attempts, d.tenant, d.type, d.retry_base_attempts, d.retry_base_at, d.created_at
+        )
+        SELECT array_agg(m.ord), array_agg(m.attempts), array_agg(m.tenant), array_agg(m.type), array_agg(m.retry_base_attempts), array_agg(m.retry_base_at),
+          array_agg(m.created_at)
+        INTO v_ords, v_attempts, v_tenants, v_types, v_base_attempts, v_base_at, v_created FROM moved m;
+        -- Every attempt is logged, applied or not, while its delivery exists (a moved one does);
+        -- rate-limited endpoints: the next claim waits until 1000 / rate ms after this attempt
+        -- STARTED.
+        WITH rated AS (
+          UPDATE {{schema}}.endpoints e SET rate_next_at = greatest(coalesce(e.rate_next_at, 0), x.started + ceil(1000 / e.rate_limit)::bigint)
+          FROM (SELECT u.endpoint_id, max(u.started_at) AS started FROM unnest(p_endpoint_ids, p_started) AS u(endpoint_id, started_at) GROUP BY u.endpoint_id) x
+          WHERE e.id = x.endpoint_id AND e.rate_limit IS NOT NULL
+          RETURNING e.id
+        )
+        INSERT INTO {{schema}}.attempts (id, delivery_id, message_id, endpoint_id, number, started_at, duration_ms, status_code, response_headers, response_body, error_code, success)
+        SELECT x.attempt_id, x.delivery_id, x.message_id, x.endpoint_id, x.number, x.started_at, x.duration_ms, x.status_code, x.headers::json, x.body, x.error_code, x.success
+        FROM unnest(p_delivery_ids, p_message_ids, p_endpoint_ids, p_attempt_ids, p_numbers, p_started, p_durations, p_statuses, p_headers, p_bodies, p_errors, p_success)
+          WITH ORDINALITY AS x(delivery_id, message_id, endpoint_id, attempt_id, number, started_at, duration_ms, status_code, headers, body, error_code, success, ord)
+        WHERE x.ord = ANY (v_ords) OR EXISTS (SELECT 1 FROM {{schema}}.deliveries d WHERE d.id = x.delivery_id)
+        ORDER BY x.ord;
+        RETURN QUERY
+        SELECT (x.ord - 1)::integer, a.ord IS NOT NULL, a.attempts, a.tenant, a.type, a.base_attempts, a.base_at, a.created,
+          CASE WHEN a.ord IS NULL THEN (SELECT row_to_json(d.*) FROM {{schema}}.deliveries d WHERE d.id = x.delivery_id) END,
+          CASE WHEN x.first THEN row_to_json(e.*) END,
+          e.id IS NOT NULL AND NOT x.first,
+          e.consecutive_failures, false, NULL::json
+        FROM (
+          SELECT u.*, row_number() OVER (PARTITION BY u.endpoint_id ORDER BY u.ord) = 1 AS first
+          FROM unnest(p_delivery_ids, p_endpoint_ids) WITH ORDINALITY AS u(delivery_id, endpoint_id, ord)
+        ) x
+        LEFT JOIN unnest(v_ords, v_attempts, v_tenants, v_types, v_base_attempts, v_base_at, v_created) AS a(ord, attempts, tenant, type, base_attempts, base_at, created)
+          ON a.ord = x.ord
+        LEFT JOIN {{schema}}.endpoints e ON e.id = x.endpoint_id
+        ORDER BY x.ord;
+      END
+      $finish3$;
+
+      -- finish_attempts_v3 and then claim_core_v3 in one transaction (as finish_and_claim_v3):
+      -- rows of kind 'finished' (item, applied, the delivery columns, part1 the current row of an
+      -- attempt not applied, part2 the endpoint, part3 the notification), then the claim's
+      -- 'delivery' rows (columns), 'endpoint' (part1 the endpoint, part2 its secrets) and
+      -- 'message' (part1) rows.
+      CREATE FUNCTION {{schema}}.finish_and_claim_v4(p_owners text[], p_delivery_ids text[], p_message_ids text[], p_endpoint_ids text[], p_attempt_ids text[],
+        p_numbers integer[], p_started bigint[], p_durations double precision[], p_statuses integer[], p_headers text[], p_bodies text[], p_errors text[],
+        p_success boolean[], p_next_status text[], p_next_at bigint[], p_now bigint[], p_disable_after integer[], p_disable_reason text[], p_pause_until bigint[],
+        p_notify_after text[], p_recovered_after integer[], p_notice_prefix text,
+        p_claim_owner text, p_claim_now bigint, p_claim_until bigint, p_claim_limit integer, p_claim_per_endpoint integer)
+      RETURNS TABLE (kind text, item integer, applied boolean, id text, message_id text, endpoint_id text, tenant text, type text, attempts integer,
+        next_attempt_at bigint, last_status integer, last_error text, retry_base_attempts integer, retry_base_at bigint, created_at bigint, part1 json, part2 json,
+        part3 json, previous integer, disabled boolean, repeat boolean)
+      LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan AS $finish_claim4$
+      #variable_conflict use_column
+      BEGIN
+        RETURN QUERY SELECT 'finished'::text, f.item, f.applied, NULL::text, NULL::text, NULL::text, f.tenant, f.type, f.attempts, NULL::bigint, NULL::integer,
+            NULL::text, f.retry_base_attempts, f.retry_base_at, f.created_at, f.current_row, f.endpoint_after, f.notice, f.previous, f.disabled, f.endpoint_repeat
+          FROM {{schema}}.finish_attempts_v3(p_owners, p_delivery_ids, p_message_ids, p_endpoint_ids, p_attempt_ids, p_numbers, p_started, p_durations, p_statuses,
+            p_headers, p_bodies, p_errors, p_success, p_next_status, p_next_at, p_now, p_disable_after, p_disable_reason, p_pause_until, p_notify_after,
+            p_recovered_after, p_notice_prefix) f;
+        IF p_claim_limit > 0 THEN
+          RETURN QUERY SELECT c.kind, NULL::integer, NULL::boolean, c.id, c.message_id, c.endpoint_id, c.tenant, c.type, c.attempts, c.next_attempt_at, c.last_status,
+              c.last_error, c.retry_base_attempts, c.retry_base_at, c.created_at, c.part, c.secrets, NULL::json, NULL::integer, NULL::boolean, NULL::boolean
+            FROM {{schema}}.claim_core_v3(p_claim_owner, p_claim_now, p_claim_until, p_claim_limit, p_claim_per_endpoint, false) c;
+        END IF;
+      END
+      $finish_claim4$;
+    `,
+  },
 ];

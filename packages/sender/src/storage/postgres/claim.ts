@@ -1,55 +1,78 @@
 import { SenderError } from '../../errors';
 import { copyEndpoint, copyMessage } from '../common';
-import { type SqlRow, toDelivery, toEndpoint, toMessage, toSecrets } from '../sql-rows';
+import { num, numOrNull, type SqlRow, textOrNull, toEndpoint, toMessage, toSecrets } from '../sql-rows';
 import type { ClaimedDelivery, ClaimInput, StoredDelivery, StoredEndpoint, StoredMessage, StoredSecret } from '../types';
 import { type PostgresQueryable, toSenderError } from './client';
 
 /**
- * One claim round in one round trip: a named statement calling the `claim_deliveries_v2`
- * function (migration 6), which locks, leases and returns the deliveries with each of their
- * endpoints (and its signing secrets) and messages once.
+ * One claim round in one round trip: a named statement calling the `claim_deliveries_v3`
+ * function (migration 8), which locks, leases and returns the deliveries (as columns) with each of
+ * their endpoints (and its signing secrets) and messages once.
  */
 export async function claimDeliveries(database: PostgresQueryable, schema: { quoted: string; name: string }, input: ClaimInput): Promise<ClaimedDelivery[]> {
   if (input.limit < 1 || input.perEndpointConcurrency < 1) return [];
   checkClaimInput(input);
-  const now = Math.floor(input.now);
-  const values = [input.owner, now, now + Math.floor(input.leaseMs), Math.min(10_000, Math.floor(input.limit)), Math.min(1_000_000, Math.floor(input.perEndpointConcurrency))];
+  const values = claimValues(input);
   let rows: SqlRow[];
   try {
     rows = (
       await database.query({
-        name: `hooks_claim2_${schema.name}`,
-        text: `SELECT * FROM ${schema.quoted}.claim_deliveries_v2($1, $2, $3, $4, $5)`,
+        name: `hooks_claim3_${schema.name}`,
+        text: `SELECT * FROM ${schema.quoted}.claim_deliveries_v3($1, $2, $3, $4, $5)`,
         values,
       })
     ).rows;
   } catch (error) {
     throw toSenderError(error);
   }
-  return toClaimed(rows.map((row) => [row.claimed_kind, row.claimed_part, row.claimed_secrets]));
+  return toClaimed(rows, values);
 }
 
-/** A claimed row: an endpoint (with its secrets), a message, or a delivery in claim order. */
-export type ClaimedPart = [kind: unknown, part: unknown, secrets: unknown];
+/** A claim's statement parameters: owner, now, lease end, limit, per-endpoint concurrency (whole numbers). */
+export function claimValues(input: ClaimInput): [string, number, number, number, number] {
+  const now = Math.floor(input.now);
+  return [input.owner, now, now + Math.floor(input.leaseMs), Math.max(0, Math.min(10_000, Math.floor(input.limit))), Math.max(1, Math.min(1_000_000, Math.floor(input.perEndpointConcurrency)))];
+}
 
 /**
- * Claimed rows as [kind, JSON, secrets]: each endpoint (with its signing secrets) and each message
- * once, and the deliveries in claim order. Every delivery gets fresh copies of its endpoint,
- * secrets and message (records returned are never shared).
+ * Claimed rows: each endpoint (`part` the endpoint, `secrets` its signing secrets) and each
+ * message (`part`) once, and the deliveries in claim order as columns (the lease columns are the
+ * claim's own: owner, lease end, time). Every delivery gets fresh copies of its endpoint,
+ * secrets and message (records returned are never shared). `finish_and_claim_v4` names the
+ * parts `part1` and `part2`.
  */
-export function toClaimed(rows: readonly ClaimedPart[]): ClaimedDelivery[] {
+export function toClaimed(rows: readonly SqlRow[], values: readonly [string, number, number, number, number], partKey = 'part', secretsKey = 'secrets'): ClaimedDelivery[] {
+  const [owner, now, until] = values;
   const endpoints = new Map<string, { endpoint: StoredEndpoint; secrets: StoredSecret[]; used: boolean }>();
   const messages = new Map<string, { message: StoredMessage; used: boolean }>();
   const deliveries: StoredDelivery[] = [];
-  for (const [kind, part, secrets] of rows) {
-    if (kind === 'endpoint') {
-      const endpoint = toEndpoint(part as SqlRow);
-      endpoints.set(endpoint.id, { endpoint, secrets: toSecrets(secrets), used: false });
+  for (const row of rows) {
+    const kind = row.kind;
+    if (kind === 'delivery') {
+      deliveries.push({
+        id: row.id as string,
+        messageId: row.message_id as string,
+        endpointId: row.endpoint_id as string,
+        tenant: row.tenant as string,
+        type: row.type as string,
+        status: 'in_flight',
+        attempts: num(row.attempts),
+        nextAttemptAt: numOrNull(row.next_attempt_at),
+        leaseOwner: owner,
+        leaseUntil: until,
+        lastStatus: numOrNull(row.last_status),
+        lastError: textOrNull(row.last_error),
+        retryBaseAttempts: num(row.retry_base_attempts),
+        retryBaseAt: num(row.retry_base_at),
+        createdAt: num(row.created_at),
+        updatedAt: now,
+      });
+    } else if (kind === 'endpoint') {
+      const endpoint = toEndpoint(row[partKey] as SqlRow);
+      endpoints.set(endpoint.id, { endpoint, secrets: toSecrets(row[secretsKey]), used: false });
     } else if (kind === 'message') {
-      const message = toMessage(part as SqlRow);
+      const message = toMessage(row[partKey] as SqlRow);
       messages.set(message.id, { message, used: false });
-    } else if (kind === 'delivery') {
-      deliveries.push(toDelivery(part as SqlRow));
     }
   }
   const claimed: ClaimedDelivery[] = [];

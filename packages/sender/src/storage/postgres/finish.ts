@@ -1,13 +1,13 @@
 import { createId } from '@hooks/core/internal';
 import { copyEndpoint } from '../common';
 import { num, type SqlRow, toDelivery, toEndpoint, toNotification } from '../sql-rows';
-import type { ClaimedDelivery, ClaimInput, FinishAttemptInput, FinishAttemptResult, StoredEndpoint } from '../types';
-import { checkClaimInput, toClaimed } from './claim';
+import type { ClaimedDelivery, ClaimInput, FinishAttemptInput, FinishAttemptResult, StoredDelivery, StoredEndpoint } from '../types';
+import { checkClaimInput, claimValues, toClaimed } from './claim';
 import { type PostgresQueryable, toSenderError } from './client';
 
 /**
  * Several attempt results in one round trip and one commit: a named statement calling the
- * `finish_attempts_v2` function (migration 4), one array parameter per field.
+ * `finish_attempts_v3` function (migration 8), one array parameter per field.
  */
 export async function finishAttempts(database: PostgresQueryable, schema: { quoted: string; name: string }, inputs: readonly FinishAttemptInput[]): Promise<FinishAttemptResult[]> {
   if (inputs.length === 0) return [];
@@ -15,23 +15,20 @@ export async function finishAttempts(database: PostgresQueryable, schema: { quot
   try {
     rows = (
       await database.query({
-        name: `hooks_finish2_${schema.name}`,
-        text: `SELECT * FROM ${schema.quoted}.finish_attempts_v2(${placeholders(1, 21)})`,
+        name: `hooks_finish3_${schema.name}`,
+        text: `SELECT * FROM ${schema.quoted}.finish_attempts_v3(${placeholders(1, 22)})`,
         values: finishValues(inputs),
       })
     ).rows;
   } catch (error) {
     throw toSenderError(error);
   }
-  return toResults(
-    inputs,
-    rows.map((row) => ({ item: row.item, applied: row.applied, current: row.current_row, endpoint: row.endpoint_after, repeat: row.endpoint_repeat, notice: row.notice, previous: row.previous, disabled: row.disabled })),
-  );
+  return toResults(inputs, rows, 'current_row', 'endpoint_after', 'notice', 'endpoint_repeat');
 }
 
 /**
  * {@link finishAttempts} and then a claim, in ONE statement and transaction (the
- * `finish_and_claim_v3` function of migration 6): the commit that frees the slots brings the next
+ * `finish_and_claim_v4` function of migration 8): the commit that frees the slots brings the next
  * work. Fully durable.
  */
 export async function finishAttemptsAndClaim(
@@ -41,30 +38,26 @@ export async function finishAttemptsAndClaim(
   claim: ClaimInput,
 ): Promise<{ results: FinishAttemptResult[]; claimed: ClaimedDelivery[] }> {
   checkClaimInput(claim);
-  const now = Math.floor(claim.now);
-  const claimValues = [claim.owner, now, now + Math.floor(claim.leaseMs), Math.max(0, Math.min(10_000, Math.floor(claim.limit))), Math.max(1, Math.min(1_000_000, Math.floor(claim.perEndpointConcurrency)))];
+  const values = claimValues(claim);
   let rows: SqlRow[];
   try {
     rows = (
       await database.query({
-        name: `hooks_finish_claim3_${schema.name}`,
-        text: `SELECT * FROM ${schema.quoted}.finish_and_claim_v3(${placeholders(1, 26)})`,
-        values: [...finishValues(inputs), ...claimValues],
+        name: `hooks_finish_claim4_${schema.name}`,
+        text: `SELECT * FROM ${schema.quoted}.finish_and_claim_v4(${placeholders(1, 27)})`,
+        values: [...finishValues(inputs), ...values],
       })
     ).rows;
   } catch (error) {
     throw toSenderError(error);
   }
-  const finished = rows.filter((row) => row.kind === 'finished');
-  // The claim's rows: each endpoint and message once ('claimed_endpoint', 'claimed_message'), then
-  // the deliveries ('claimed').
-  const claimedRows = rows.filter((row) => row.kind !== 'finished');
+  // The finished rows come first, one per input; then the claim's rows (deliveries, their
+  // endpoints and messages).
+  let claimedFrom = 0;
+  while (claimedFrom < rows.length && (rows[claimedFrom] as SqlRow).kind === 'finished') claimedFrom++;
   return {
-    results: toResults(
-      inputs,
-      finished.map((row) => ({ item: row.item, applied: row.part1, current: row.part2, endpoint: row.part3, repeat: row.repeat, notice: row.part4, previous: row.previous, disabled: row.disabled })),
-    ),
-    claimed: toClaimed(claimedRows.map((row) => [row.kind === 'claimed' ? 'delivery' : String(row.kind).slice('claimed_'.length), row.part1, row.part2])),
+    results: toResults(inputs, claimedFrom === rows.length ? rows : rows.slice(0, claimedFrom), 'part1', 'part2', 'part3', 'repeat'),
+    claimed: toClaimed(claimedFrom === 0 ? rows : rows.slice(claimedFrom), values, 'part1', 'part2'),
   };
 }
 
@@ -78,6 +71,7 @@ function finishValues(inputs: readonly FinishAttemptInput[]): unknown[] {
   return [
     inputs.map((input) => input.owner),
     inputs.map((input) => input.deliveryId),
+    inputs.map((input) => input.attempt.messageId),
     inputs.map((input) => input.attempt.endpointId),
     inputs.map((input) => input.attempt.id ?? createId('att', input.now)),
     inputs.map((input) => input.attempt.number),
@@ -101,41 +95,54 @@ function finishValues(inputs: readonly FinishAttemptInput[]): unknown[] {
   ];
 }
 
-interface ResultRow {
-  item: unknown;
-  applied: unknown;
-  current: unknown;
-  endpoint: unknown;
-  /** True: the same endpoint as an earlier row of this result (its row is sent once per call). */
-  repeat: unknown;
-  notice: unknown;
-  previous: unknown;
-  disabled: unknown;
-}
-
-function toResults(inputs: readonly FinishAttemptInput[], rows: ResultRow[]): FinishAttemptResult[] {
+/**
+ * Results from the finished rows (one per input, in input order). An applied attempt's delivery is
+ * its input plus the columns returned (attempts, tenant, type, retry base, creation time); the
+ * current row of one not applied, the endpoint (on its first row of the result: a repeated one
+ * names no row) and a notification come as JSON.
+ */
+function toResults(inputs: readonly FinishAttemptInput[], rows: readonly SqlRow[], currentKey: string, endpointKey: string, noticeKey: string, repeatKey: string): FinishAttemptResult[] {
   const results: FinishAttemptResult[] = new Array(inputs.length);
-  // Endpoints as returned so far, by id: rows in input order, a repeated one names no row.
+  // Endpoints as returned so far, by id.
   const seen = new Map<string, StoredEndpoint>();
   for (const row of rows) {
-    const endpointId = inputs[num(row.item)]?.attempt.endpointId ?? '';
-    const endpointRow = row.endpoint as SqlRow | null;
-    const known = row.repeat === true ? seen.get(endpointId) : undefined;
+    const index = num(row.item);
+    const input = inputs[index] as FinishAttemptInput;
+    const endpointId = input.attempt.endpointId;
+    const endpointRow = row[endpointKey] as SqlRow | null;
+    const known = row[repeatKey] === true ? seen.get(endpointId) : undefined;
     const endpoint = known ? copyEndpoint(known) : endpointRow ? toEndpoint(endpointRow) : undefined;
     if (endpoint && !known) seen.set(endpointId, endpoint);
     const previousFailures = row.previous === null || row.previous === undefined ? (endpoint?.consecutiveFailures ?? 0) : num(row.previous);
-    if (!row.applied) {
-      results[num(row.item)] = { applied: false, delivery: row.current ? toDelivery(row.current as SqlRow) : undefined, endpoint, previousFailures, disabled: false, notifications: [] };
+    if (row.applied !== true) {
+      const current = row[currentKey] as SqlRow | null;
+      results[index] = { applied: false, delivery: current ? toDelivery(current) : undefined, endpoint, previousFailures, disabled: false, notifications: [] };
       continue;
     }
-    results[num(row.item)] = {
-      applied: true,
-      delivery: toDelivery(row.applied as SqlRow),
-      endpoint,
-      previousFailures,
-      disabled: row.disabled === true,
-      notifications: row.notice ? [toNotification(row.notice as SqlRow)] : [],
-    };
+    const notice = row[noticeKey] as SqlRow | null;
+    results[index] = { applied: true, delivery: appliedDelivery(input, row), endpoint, previousFailures, disabled: row.disabled === true, notifications: notice ? [toNotification(notice)] : [] };
   }
   return results;
+}
+
+/** The delivery after an applied attempt: what the input set, and the columns it does not hold. */
+function appliedDelivery(input: FinishAttemptInput, row: SqlRow): StoredDelivery {
+  return {
+    id: input.deliveryId,
+    messageId: input.attempt.messageId,
+    endpointId: input.attempt.endpointId,
+    tenant: row.tenant as string,
+    type: row.type as string,
+    status: input.next.status,
+    attempts: num(row.attempts),
+    nextAttemptAt: input.next.status === 'pending' ? input.next.nextAttemptAt : null,
+    leaseOwner: null,
+    leaseUntil: null,
+    lastStatus: input.attempt.statusCode,
+    lastError: input.attempt.errorCode,
+    retryBaseAttempts: num(row.retry_base_attempts),
+    retryBaseAt: num(row.retry_base_at),
+    createdAt: num(row.created_at),
+    updatedAt: input.now,
+  };
 }
