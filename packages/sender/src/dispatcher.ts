@@ -423,10 +423,14 @@ export class Dispatcher {
 
   /**
    * The claim to send with a write of `finishing` attempt results (their slots free up when it
-   * commits): only while running, and only when a batch worth of room will be free.
+   * commits): only while running, only when a batch worth of room will be free, and never with a
+   * storage whose connections write side by side (PostgreSQL): there the claim inside the write
+   * would hold back the slots it frees by as long as the claim takes (measured: results written
+   * with the claim 6.6–7.5 ms per call, alone 4.2 ms, and 1.2× the deliveries per second alone),
+   * so the run loop claims on another connection meanwhile.
    */
   private claimWithFinish(finishing: number): ClaimInput | undefined {
-    if (!this.running || this.stopping) return undefined;
+    if (!this.running || this.stopping || this.context.storage.parallelWrites === true) return undefined;
     const { concurrency, batchSize } = this.context;
     const ahead = this.prefetchTarget();
     const room = concurrency + ahead - (this.active.size - finishing) - this.queued.length - this.claiming;

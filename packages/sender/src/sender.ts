@@ -934,7 +934,14 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
       } while (cursor);
       return { endpoints: endpointCount, secrets: rewritten, unreadable };
     },
-    async close() {
+    close() {
+      // Idempotent: a second call (a shutdown hook and a test's cleanup) waits for the first.
+      closing ??= closeOnce();
+      return closing;
+    },
+  };
+  let closing: Promise<void> | undefined;
+  async function closeOnce(): Promise<void> {
       unsubscribe?.();
       unsubscribe = undefined;
       // Bounded by stopTimeoutMs. Attempts still running are abandoned: their requests are
@@ -946,7 +953,6 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
       metrics.close();
       if (ownsTransport) await (abandoned > 0 && transport.destroy ? transport.destroy() : transport.close());
       if (ownsStorage) await storage.close();
-    },
-  };
+  }
   return sender;
 }

@@ -149,6 +149,8 @@ export function createTransport(options: TransportOptions = {}): Transport {
     });
   };
 
+  // The close or destroy under way or done, so a second call waits for it instead of failing.
+  let closed: Promise<void> | undefined;
   const connector = buildConnector({ lookup: checkedLookup as never, timeout: 10_000 });
   const agent = new Agent({
     connections,
@@ -213,11 +215,15 @@ export function createTransport(options: TransportOptions = {}): Transport {
         }
       });
     },
-    async close() {
-      await agent.close();
+    // Idempotent: undici rejects a second close or destroy (ClientDestroyedError).
+    close() {
+      closed ??= agent.close().then(() => undefined);
+      return closed;
     },
-    async destroy() {
-      await agent.destroy();
+    destroy() {
+      // A destroy may cut short a close under way (requests still open).
+      if (!agent.destroyed) closed = agent.destroy().then(() => undefined);
+      return closed ?? Promise.resolve();
     },
   };
 }

@@ -216,6 +216,53 @@ describe('batched queue', () => {
     expect((await inner.listDeliveries({ limit: 1, messageId })).items[0]).toMatchObject({ status: 'succeeded' });
   });
 
+  it('sends its next claim with the attempt results, except to a storage whose connections write side by side (parallelWrites)', async () => {
+    const target = await receiver();
+    // Per storage: how many results went with a claim, how many without, how many claims alone.
+    const runs = [];
+    for (const parallelWrites of [false, true]) {
+      const inner = createSqliteStorage({ filename: ':memory:' });
+      cleanups.push(() => inner.close());
+      const seen = { withClaim: 0, alone: 0, claims: 0 };
+      const storage: Storage = {
+        ...inner,
+        parallelWrites,
+        async claimDeliveries(input) {
+          seen.claims += 1;
+          return inner.claimDeliveries(input);
+        },
+        async finishAttempts(inputs) {
+          seen.alone += inputs.length;
+          return inner.finishAttempts(inputs);
+        },
+        async finishAttemptsAndClaim(inputs, claim) {
+          seen.withClaim += inputs.length;
+          return inner.finishAttemptsAndClaim(inputs, claim);
+        },
+      };
+      const hooksSender = sender({ storage, dispatcher: { concurrency: 4, timeoutMs: 2_000, leaseMs: 10_000, pollIntervalMs: 20 } });
+      let succeeded = 0;
+      hooksSender.on('delivery.succeeded', () => {
+        succeeded += 1;
+      });
+      for (let index = 0; index < 4; index++) await hooksSender.endpoints.create({ tenant: 'acme', url: `${target.url}/${index}` });
+      await hooksSender.sendMany(Array.from({ length: 30 }, (_, index) => ({ tenant: 'acme', type: 'registrant.created' as const, data: registrantData(index) })));
+      hooksSender.start();
+      await waitFor(() => succeeded === 120, `120 deliveries (parallelWrites ${parallelWrites})`);
+      await hooksSender.close();
+      runs.push(seen);
+    }
+    const [combined, apart] = runs as [(typeof runs)[number], (typeof runs)[number]];
+    // Every result written exactly once either way.
+    expect(combined.withClaim + combined.alone).toBe(120);
+    expect(apart.withClaim + apart.alone).toBe(120);
+    // SQLite as it is: a busy dispatcher's claims ride with its results.
+    expect(combined.withClaim).toBeGreaterThan(0);
+    // Side by side: never with the results; the run loop claims on its own.
+    expect(apart.withClaim).toBe(0);
+    expect(apart.claims).toBeGreaterThan(1);
+  });
+
   it('writes attempt results through finishAttempts batches, never one call per attempt', async () => {
     const { storage, calls } = counting(createSqliteStorage({ filename: ':memory:' }));
     cleanups.push(() => storage.close());
@@ -284,6 +331,8 @@ describe('batched queue', () => {
     // Resolves while the receiver still holds the request (it is answered only in cleanup).
     await first.close();
     expect(logger.lines.some((line) => line.includes('stopTimeoutMs'))).toBe(true);
+    // Closing again (a second shutdown hook) waits for the first close: no error from the destroyed transport.
+    await expect(first.close()).resolves.toBeUndefined();
     const [delivery] = (await storage.listDeliveries({ limit: 1, messageId })).items;
     expect(delivery).toMatchObject({ status: 'in_flight', attempts: 0 });
     // Even once the cancelled request settles, the abandoned attempt writes nothing.

@@ -189,6 +189,19 @@ describe('createTransport: network errors', () => {
     expect(error.code).toBe('timeout');
   });
 
+  it('close() and destroy() may be called again, in any order', async () => {
+    const server = await startServer((_request, response) => response.end('ok'));
+    const closing = transport();
+    expect((await closing.send(post(`http://127.0.0.1:${server.port}/`))).status).toBe(200);
+    await Promise.all([closing.close(), closing.close()]);
+    await expect(closing.close()).resolves.toBeUndefined();
+    await expect(closing.destroy?.()).resolves.toBeUndefined();
+    const destroying = transport();
+    await destroying.destroy?.();
+    await expect(destroying.close()).resolves.toBeUndefined();
+    await expect(destroying.destroy?.()).resolves.toBeUndefined();
+  });
+
   it('reports a reset connection', async () => {
     const server = await startServer((request) => request.socket.destroy());
     const error = await rejection(transport().send(post(`http://127.0.0.1:${server.port}/`)));

@@ -77,6 +77,8 @@ export interface PostgresSubscribeOptions {
 export interface PostgresStorage extends Storage {
   /** Always `postgres`. */
   readonly kind: 'postgres';
+  /** Always true: the pool's connections write side by side (see {@link Storage.parallelWrites}). */
+  readonly parallelWrites: true;
   /** The schema holding the tables. */
   readonly schema: string;
   /** Applies pending migrations; idempotent and safe when several processes call it at once. */
@@ -394,6 +396,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
 
   const storage: PostgresStorage = {
     kind: 'postgres',
+    parallelWrites: true,
     schema: schemaName,
 
     async migrate() {

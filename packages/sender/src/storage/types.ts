@@ -488,6 +488,15 @@ export interface RotateSecretInput {
 export interface Storage {
   /** Adapter name for logs and benchmarks (`memory`, `sqlite`, `postgres`). */
   readonly kind: string;
+  /**
+   * True when writes on separate connections run side by side (a database server with a pool, as
+   * PostgreSQL). The dispatcher then claims on its own, beside its attempt-result writes, instead
+   * of sending its next claim with them ({@link finishAttemptsAndClaim}): the slots a result write
+   * frees wait only for that write, not for a claim too. False or absent (one connection in the
+   * process, as SQLite): the claim rides with the results, one transaction and one commit.
+   * @default false
+   */
+  readonly parallelWrites?: boolean;
 
   // ---- endpoints -------------------------------------------------------------------------
 
