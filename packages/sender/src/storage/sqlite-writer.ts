@@ -1,3 +1,5 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { endianness } from 'node:os';
 import type Database from 'better-sqlite3';
 import { SenderError } from '../errors';
 import { type Checkpointer, type CheckpointResult, startCheckpointer } from './sqlite-checkpointer';
@@ -8,8 +10,8 @@ export const AUTO_CHECKPOINT_PAGES = 4000;
 export const JOURNAL_SIZE_LIMIT = 33554432;
 /** Frames before the WAL limit from which every commit asks for a checkpoint. */
 const RESTART_APPROACH_FRAMES = 1024;
-/** Commits before trying again when a restart could not happen. */
-const RESTART_RETRY_COMMITS = 256;
+/** How long a restart checkpoint waits for another connection's writer, reader or checkpoint. */
+const RESTART_BUSY_MS = 1000;
 /** Commits of one connection before the background checkpointer starts... */
 const CHECKPOINTER_AFTER_COMMITS = 256;
 /** ...or rows written, whichever comes first (a fan-out to 100 endpoints writes 100 rows in one commit). */
@@ -64,19 +66,26 @@ export interface SqliteWriter {
  * what it takes to keep the WAL bounded (see the comments inside). `typed` maps driver errors to
  * {@link SenderError}s; `walLimitPages` is the WAL size that starts it over.
  */
-export function createSqliteWriter(db: Database.Database, filename: string, typed: (error: unknown) => SenderError, options: { walLimitPages: number }): SqliteWriter {
+export function createSqliteWriter(db: Database.Database, filename: string, typed: (error: unknown) => SenderError, options: { walLimitPages: number; busyTimeoutMs: number }): SqliteWriter {
+  const { busyTimeoutMs } = options;
   let closed = false;
   /** WAL frames (pages) at which writes wait for a checkpoint so that the WAL restarts. */
   const restartFrames = options.walLimitPages;
   const approachFrames = Math.min(RESTART_APPROACH_FRAMES, Math.floor(restartFrames / 4));
   const cadence = checkpointCadence(restartFrames);
-  // Other connections to the file (another process, a second storage) keep writing while this
-  // one waits, so its wait may not restart the WAL: past twice the limit this connection
-  // checkpoints right after its own commit, on this thread and with NORMAL's syncs, as SQLite's
-  // automatic checkpoint does; nothing else runs on this thread in between, so the next write
-  // here (or any write that comes first) starts the WAL over.
-  const forceFrames = restartFrames * 2;
-  const checkpointHere = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+  // Before the checkpointer runs (and if it dies), SQLite's automatic checkpoints keep the WAL
+  // near the limit when the limit is smaller than their usual cadence, and the checkpointer
+  // starts sooner: with a 4 MiB limit, three processes grew the WAL to 21 MiB before theirs.
+  const autoCheckpointPages = Math.min(AUTO_CHECKPOINT_PAGES, restartFrames);
+  const journalSizeLimit = Math.min(JOURNAL_SIZE_LIMIT, restartFrames * 4096);
+  const checkpointerAfterRows = Math.min(CHECKPOINTER_AFTER_ROWS, Math.floor(restartFrames / 4));
+  const checkpointerAfterCommits = Math.min(CHECKPOINTER_AFTER_COMMITS, Math.max(CHECKPOINT_MIN_COMMITS, Math.floor(restartFrames / 16)));
+  if (autoCheckpointPages < AUTO_CHECKPOINT_PAGES) {
+    db.pragma(`wal_autocheckpoint = ${autoCheckpointPages}`);
+    db.pragma(`journal_size_limit = ${journalSizeLimit}`);
+  }
+  /** After a restart that could not happen (a reader held the WAL), the next try is this much later. */
+  const retryFrames = Math.max(approachFrames, Math.floor(restartFrames / 4));
 
   // Group commit: writes issued in the same turn of the event loop share one BEGIN IMMEDIATE …
   // COMMIT, each inside its own savepoint, so one failing write rolls back only itself. A commit
@@ -118,12 +127,20 @@ export function createSqliteWriter(db: Database.Database, filename: string, type
   // until the next checkpoint syncs it, a lost header only invalidates the frames written since,
   // which NORMAL does not promise to keep either.
   //
-  // The WAL restarts only when a write begins with every frame already copied back. Under steady
-  // load that moment does not come by itself, so once the WAL holds the limit, writes wait
-  // for one more checkpoint (a few milliseconds, once per limit written, 128 MiB by default; every commit close to
-  // that asks for a checkpoint, so the last one has little to copy) and the next
-  // commit starts the WAL over. If the worker dies, this connection goes back to NORMAL and to
-  // SQLite's automatic checkpoints.
+  // The WAL restarts only when a write begins with every frame already copied back and no reader
+  // still on the WAL. Under steady load that moment does not come by itself, so once the WAL
+  // holds the limit, this connection's writes wait for one more checkpoint (a few milliseconds,
+  // once per limit written, 128 MiB by default; every commit close to that asks for a
+  // checkpoint, so the last one has little to copy) and the next commit starts the WAL over.
+  // That checkpoint is a RESTART (see sqlite-checkpointer.ts): with only this connection's
+  // writes held, other connections (another process such as `hooks dispatch`, a second storage)
+  // would keep appending while a PASSIVE checkpoint ran, so no write would ever begin with
+  // everything copied back (two processes grew a 4 MiB limit to 25-72 MiB that way). RESTART
+  // holds the write lock of the file for the checkpoint and waits for the readers, so every
+  // process's next write starts the WAL over; their writes wait for it in their busy handler.
+  // If it cannot (a reader of another process holds an old snapshot past RESTART_BUSY_MS), the
+  // writes go on and the next try comes after another quarter of the limit. If the worker dies,
+  // this connection goes back to NORMAL and to SQLite's automatic checkpoints.
   let commits = 0;
   let rows = 0;
   let rowsAtRequest = 0;
@@ -133,12 +150,79 @@ export function createSqliteWriter(db: Database.Database, filename: string, type
   let holding = false;
   /** Frames in the WAL at the last checkpoint. */
   let walFrames = 0;
-  /** The WAL outgrew waiting for a restart: the next commit checkpoints on this thread. */
-  let checkpointAfterCommit = false;
-  /** Commits when a restart last failed (a reader in another process): no new wait before RESTART_RETRY_COMMITS more. */
-  let restartFailedAt = Number.NEGATIVE_INFINITY;
+  /** WAL frames from which the next restart is tried (more than the limit after a failed one). */
+  let restartAt = restartFrames;
+  /** A restart was asked for while the worker ran a PASSIVE checkpoint: requested when it is done. */
+  let restartPending = false;
+  /**
+   * The restart checkpoint is done: the next commit goes through (it is the one that starts the
+   * WAL over) although the shared frame count still says the WAL is past the limit.
+   */
+  let restarted = false;
   // A private in-memory database has no WAL to checkpoint.
   let checkpointerFailed = filename === ':memory:' || filename.startsWith('file:');
+
+  // How long the WAL is NOW, whichever connection wrote it: the frame count (mxFrame) of the
+  // wal-index header that every connection to the file shares, at byte 16 of the -shm file in
+  // the host's byte order (https://www.sqlite.org/walformat.html). Read before each commit (one
+  // 4-byte pread), so that every process writing to the file sees the WAL reach the limit within
+  // a commit and holds its writes for the restart checkpoint: with only one process holding, the
+  // others' writers kept the write lock busy and a RESTART waited 480 ms for it while the WAL
+  // grew to 52 MiB past a 4 MiB limit. An unlocked read may be torn or stale by a commit; it only
+  // decides when to try. Without the file (another VFS), the checkpoints' reports decide alone.
+  let shm: number | undefined;
+  if (!checkpointerFailed) {
+    try {
+      shm = openSync(`${filename}-shm`, 'r');
+    } catch {
+      shm = undefined;
+    }
+  }
+  const shmFrame = Buffer.alloc(4);
+  /** The shared frame count read before the last commit. */
+  let lastShared = 0;
+  const littleEndian = endianness() === 'LE';
+  function sharedFrames(): number {
+    if (shm === undefined) return walFrames;
+    try {
+      if (readSync(shm, shmFrame, 0, 4, 16) !== 4) return walFrames;
+    } catch {
+      return walFrames;
+    }
+    return littleEndian ? shmFrame.readUInt32LE(0) : shmFrame.readUInt32BE(0);
+  }
+
+  /** Holds this connection's writes and has the worker take a restart checkpoint. */
+  function holdForRestart(active: Checkpointer): void {
+    holding = true;
+    if (active.busy) restartPending = true;
+    else active.request('restart');
+  }
+
+  /**
+   * Without a worker ready (before it starts, while it starts, after it died): the same restart
+   * checkpoint on this thread before a commit, as SQLite's automatic checkpoint would run here,
+   * with NORMAL's syncs and a short busy timeout. False when another connection's checkpoint is
+   * in progress (then the caller lets it have the write lock for a moment).
+   */
+  function restartHere(): boolean {
+    db.pragma('synchronous = NORMAL');
+    db.pragma(`busy_timeout = ${RESTART_BUSY_MS}`);
+    try {
+      const done = (db.pragma('wal_checkpoint(RESTART)') as CheckpointResult[])[0];
+      if (!done || done.log < 0) return false;
+      walFrames = done.log;
+      restartAt = done.busy === 0 ? restartFrames : Math.max(restartFrames, done.log + retryFrames);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      if (checkpointer) db.pragma('synchronous = OFF');
+    }
+  }
+  /** Milliseconds this connection's writes have waited for another connection's checkpoint. */
+  let waitedHere = 0;
 
   function release(): void {
     holding = false;
@@ -150,21 +234,22 @@ export function createSqliteWriter(db: Database.Database, filename: string, type
 
   function onCheckpoint(result: CheckpointResult | null): void {
     if (closed || !checkpointer) return;
-    walFrames = result?.log ?? walFrames;
-    if (!holding && result && result.log >= forceFrames) {
-      checkpointAfterCommit = true;
+    if (result && result.log >= 0) walFrames = result.log;
+    if (holding && restartPending) {
+      restartPending = false;
+      checkpointer.request('restart');
       return;
     }
     if (holding) {
-      // Every frame is back in the database: the next commit restarts the WAL.
-      if (result?.busy !== 0 || result.checkpointed < result.log) restartFailedAt = commits;
+      // Done: every frame is back in the database and no reader is on the WAL, so the next
+      // commit (here or in another process) restarts it. Or not: try again a bit later.
+      restartAt = result?.busy === 0 ? restartFrames : Math.max(restartFrames, walFrames + retryFrames);
+      restarted = true;
       release();
       return;
     }
-    if (result && result.log >= restartFrames && commits - restartFailedAt >= RESTART_RETRY_COMMITS) {
-      holding = true;
-      checkpointer.request();
-    }
+    if (walFrames < restartFrames) restartAt = restartFrames;
+    if (result && result.log >= restartAt) holdForRestart(checkpointer);
   }
 
   function onCheckpointerExit(): void {
@@ -172,38 +257,24 @@ export function createSqliteWriter(db: Database.Database, filename: string, type
     checkpointerFailed = true;
     if (!closed) {
       db.pragma('synchronous = NORMAL');
-      db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
-      db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
+      db.pragma(`wal_autocheckpoint = ${autoCheckpointPages}`);
+      db.pragma(`journal_size_limit = ${journalSizeLimit}`);
     }
+    restartPending = false;
     if (holding) release();
   }
 
   function afterCommit(): void {
     commits += 1;
     if (checkpointerFailed || closed) return;
-    if (checkpointAfterCommit) {
-      db.pragma('synchronous = NORMAL');
-      try {
-        const result = checkpointHere.get() as CheckpointResult | undefined;
-        // Busy (another connection's checkpoint): try again after the next commit.
-        if (result && result.busy === 0 && result.checkpointed === result.log) {
-          checkpointAfterCommit = false;
-          walFrames = 0;
-        }
-      } catch {
-        // Tried again after the next commit.
-      } finally {
-        db.pragma('synchronous = OFF');
-      }
-    }
     rows = totalChanges.get() as number;
     // Close to a restart, checkpoint after every commit: the wait for the last one is then short.
-    const closeToRestart = walFrames >= restartFrames - approachFrames;
+    const closeToRestart = Math.max(lastShared, walFrames) >= restartFrames - approachFrames;
     if (!closeToRestart && commits % cadence.commits !== 0 && rows - rowsAtRequest < cadence.rows) return;
     rowsAtRequest = rows;
     if (!checkpointer) {
-      if (commits < CHECKPOINTER_AFTER_COMMITS && rows < CHECKPOINTER_AFTER_ROWS) return;
-      checkpointer = startCheckpointer(filename, onCheckpointerExit, onCheckpoint);
+      if (commits < checkpointerAfterCommits && rows < checkpointerAfterRows) return;
+      checkpointer = startCheckpointer(filename, onCheckpointerExit, onCheckpoint, RESTART_BUSY_MS);
       if (!checkpointer) {
         checkpointerFailed = true;
         return;
@@ -221,6 +292,30 @@ export function createSqliteWriter(db: Database.Database, filename: string, type
     flushScheduled = false;
     // Waiting for the checkpoint that lets the WAL restart: release() flushes.
     if (holding && !closed) return;
+    if (restarted) restarted = false;
+    else if (!closed && queue.length > 0 && shm !== undefined) {
+      const frames = sharedFrames();
+      lastShared = frames;
+      if (frames < restartFrames) restartAt = restartFrames;
+      else if (frames >= restartAt) {
+        if (checkpointer?.ready) {
+          holdForRestart(checkpointer);
+          return;
+        }
+        if (restartHere()) waitedHere = 0;
+        else if (waitedHere < RESTART_BUSY_MS) {
+          // Most likely another process's restart checkpoint, waiting for the write lock.
+          const wait = Math.min(16, 1 + Math.floor(waitedHere / 4));
+          waitedHere += wait;
+          holding = true;
+          setTimeout(release, wait);
+          return;
+        } else {
+          waitedHere = 0;
+          restartAt = Math.max(restartFrames, frames + retryFrames);
+        }
+      }
+    }
     const items = queue;
     queue = [];
     if (items.length === 0) return;
@@ -269,6 +364,7 @@ export function createSqliteWriter(db: Database.Database, filename: string, type
       flush();
       closed = true;
       await checkpointer?.stop();
+      if (shm !== undefined) closeSync(shm);
       // Closing the last connection checkpoints and deletes the WAL: with syncs.
       db.pragma('synchronous = NORMAL');
       db.close();

@@ -47,8 +47,9 @@ export interface SqliteStorageOptions {
   migrations?: readonly SqliteMigration[];
   /**
    * How large the write-ahead log may grow under a steady stream of writes, in MiB, before writes
-   * wait a few milliseconds for it to start over from the beginning (about twice this while other
-   * processes write to the same file). Budget this much disk beside the database. @default 128
+   * wait a few milliseconds for it to start over from the beginning (plus the commits under way
+   * when it is reached, also while other processes write to the same file: give them the same
+   * limit). Budget this much disk beside the database. @default 128
    */
   walLimitMiB?: number;
 }
@@ -135,13 +136,14 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     throw new SenderError('invalid_option', 'createSqliteStorage needs a filename (or ":memory:").');
   }
   const walLimitMiB = options.walLimitMiB ?? 128;
+  const busyTimeoutMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
   if (typeof walLimitMiB !== 'number' || !Number.isFinite(walLimitMiB) || walLimitMiB < 1) {
     throw new SenderError('invalid_option', 'createSqliteStorage: walLimitMiB must be a number of MiB, at least 1.');
   }
   let db: Database.Database;
   try {
     db = new Database(options.filename);
-    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     db.pragma('journal_mode = WAL');
     // Durability: NORMAL in WAL mode is SQLite's recommended setting for WAL. A commit is appended
     // to the WAL before its promise settles, so it survives a process crash (the crash test
@@ -314,7 +316,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     return new SenderError('storage_error', `SQLite failed: ${(error as Error).message}`, { cause: error });
   }
 
-  const writer = createSqliteWriter(db, options.filename, typed, { walLimitPages: walLimitMiB * 256 });
+  const writer = createSqliteWriter(db, options.filename, typed, { walLimitPages: walLimitMiB * 256, busyTimeoutMs });
   /** Runs `work` atomically (reads directly, writes in the next group commit) and maps driver errors to typed ones. */
   const guard = <T>(work: () => T, write = true): Promise<T> => writer.run(work, write);
 
