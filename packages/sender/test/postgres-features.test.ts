@@ -127,6 +127,33 @@ function previousRelease(target: string) {
   };
 }
 
+/**
+ * A schema at `version` with a process of that release at work: two endpoints of one tenant with
+ * 8 deliveries each; 'keep' leases 2 of each endpoint for long, 'gone' 2 of the first for a
+ * second (those leases expire). The release's storage (not migrating) and queue calls come back.
+ */
+async function previousReleaseAtWork(version: number) {
+  const fresh = await schemaAt(version);
+  const S = `"${fresh}"`;
+  const old = createPostgresStorage({ pool, schema: fresh, migrate: false });
+  const legacy = previousRelease(fresh);
+  const live = await addEndpoint(old);
+  const parked = await addEndpoint(old);
+  for (let index = 0; index < 8; index++) await old.enqueueMessage({ message: message(), now: T0 + index });
+  const of = async (endpointId: string) => (await pool.query(`SELECT id FROM ${S}.deliveries WHERE endpoint_id = $1 ORDER BY seq`, [endpointId])).rows.map((row) => row.id as string);
+  const liveIds = await of(live.id);
+  const parkedIds = await of(parked.id);
+  const kept = await legacy.claim({ owner: 'keep', now: T0 + 100, leaseMs: 600_000, limit: 4, perEndpointConcurrency: 2 });
+  const gone = await legacy.claim({ owner: 'gone', now: T0 + 101, leaseMs: 1_000, limit: 4, perEndpointConcurrency: 4 });
+  expect(kept).toHaveLength(4);
+  expect(gone).toHaveLength(4);
+  const keptLive = kept.filter((item) => item.delivery.endpointId === live.id);
+  const keptParked = kept.filter((item) => item.delivery.endpointId === parked.id);
+  const goneLive = gone.filter((item) => item.delivery.endpointId === live.id);
+  expect([keptLive.length, keptParked.length, goneLive.length]).toEqual([2, 2, 2]);
+  return { fresh, S, old, legacy, live, parked, liveIds, parkedIds, kept, gone, keptLive, keptParked, goneLive };
+}
+
 /** One attempt result (succeeded, failed for good, or retried at `retryAt`). */
 function outcome(target: PostgresStorage, item: { delivery: { id: string; messageId: string; endpointId: string } }, owner: string, now: number, result: 'succeeded' | 'failed' | 'retry', retryAt = now) {
   const success = result === 'succeeded';
@@ -186,27 +213,8 @@ describe('postgres options and migrations', () => {
   });
 
   it('migrates a version 6 schema to 7 (generic plans): pending, leased, expired, retrying, parked and finished deliveries keep their state and are claimed as before', async () => {
-    const fresh = await schemaAt(6);
-    const S = `"${fresh}"`;
-    // A version 6 process: its queue functions, and the storage (not migrating) for the rest.
-    const old = createPostgresStorage({ pool, schema: fresh, migrate: false });
-    const legacy = previousRelease(fresh);
-    const live = await addEndpoint(old);
-    const parked = await addEndpoint(old);
-    // 8 messages to the tenant: 8 deliveries to each endpoint.
-    for (let index = 0; index < 8; index++) await old.enqueueMessage({ message: message(), now: T0 + index });
-    const of = async (endpointId: string) => (await pool.query(`SELECT id FROM ${S}.deliveries WHERE endpoint_id = $1 ORDER BY seq`, [endpointId])).rows.map((row) => row.id as string);
-    const liveIds = await of(live.id);
-    const parkedIds = await of(parked.id);
-    // 'keep' leases 4 for long (2 per endpoint), 'gone' 4 for a second (its leases expire).
-    const kept = await legacy.claim({ owner: 'keep', now: T0 + 100, leaseMs: 600_000, limit: 4, perEndpointConcurrency: 2 });
-    const gone = await legacy.claim({ owner: 'gone', now: T0 + 101, leaseMs: 1_000, limit: 4, perEndpointConcurrency: 4 });
-    expect(kept).toHaveLength(4);
-    expect(gone).toHaveLength(4);
-    const keptLive = kept.filter((item) => item.delivery.endpointId === live.id);
-    const keptParked = kept.filter((item) => item.delivery.endpointId === parked.id);
-    const goneLive = gone.filter((item) => item.delivery.endpointId === live.id);
-    expect([keptLive.length, keptParked.length, goneLive.length]).toEqual([2, 2, 2]);
+    // A version 6 process at work: its queue functions, and the storage (not migrating) for the rest.
+    const { fresh, S, old, legacy, live, parked, liveIds, parkedIds, kept, gone, keptLive, keptParked, goneLive } = await previousReleaseAtWork(6);
     // One succeeded, one failed for good, one retrying later; then the second endpoint is disabled (its waiting deliveries are parked).
     await legacy.finish([keptLive[0] as (typeof kept)[number]], 'keep', T0 + 200, 'succeeded');
     await legacy.finish([keptLive[1] as (typeof kept)[number]], 'keep', T0 + 200, 'failed');
@@ -246,23 +254,8 @@ describe('postgres options and migrations', () => {
   });
 
   it('migrates a version 7 schema to 8 (results as columns): deliveries keep their state, the previous release’s functions keep working beside the new ones, and every result equals the stored rows', async () => {
-    const fresh = await schemaAt(7);
-    const S = `"${fresh}"`;
-    // A version 7 process: its queue functions, and the storage (not migrating) for the rest.
-    const old = createPostgresStorage({ pool, schema: fresh, migrate: false });
-    const legacy = previousRelease(fresh);
-    const live = await addEndpoint(old);
-    const parked = await addEndpoint(old);
-    for (let index = 0; index < 8; index++) await old.enqueueMessage({ message: message(), now: T0 + index });
-    const of = async (endpointId: string) => (await pool.query(`SELECT id FROM ${S}.deliveries WHERE endpoint_id = $1 ORDER BY seq`, [endpointId])).rows.map((row) => row.id as string);
-    const liveIds = await of(live.id);
-    const parkedIds = await of(parked.id);
-    const kept = await legacy.claim({ owner: 'keep', now: T0 + 100, leaseMs: 600_000, limit: 4, perEndpointConcurrency: 2 });
-    const gone = await legacy.claim({ owner: 'gone', now: T0 + 101, leaseMs: 1_000, limit: 4, perEndpointConcurrency: 4 });
-    const keptLive = kept.filter((item) => item.delivery.endpointId === live.id);
-    const keptParked = kept.filter((item) => item.delivery.endpointId === parked.id);
-    const goneLive = gone.filter((item) => item.delivery.endpointId === live.id);
-    expect([keptLive.length, keptParked.length, goneLive.length]).toEqual([2, 2, 2]);
+    // A version 7 process at work: its queue functions, and the storage (not migrating) for the rest.
+    const { fresh, S, old, legacy, live, parked, liveIds, parkedIds, kept, gone, keptLive, keptParked, goneLive } = await previousReleaseAtWork(7);
     // Succeeded, failed for good, retrying later (through finish_and_claim_v3 and finish_attempts_v2); the second endpoint then disabled.
     expect((await legacy.finishAndClaim([keptLive[0] as (typeof kept)[number]], 'keep', T0 + 200, { owner: 'keep', now: T0 + 200, leaseMs: 600_000, limit: 0, perEndpointConcurrency: 2 })).applied).toEqual([true]);
     expect(await legacy.finish([keptLive[1] as (typeof kept)[number]], 'keep', T0 + 200, 'failed')).toEqual([true]);
