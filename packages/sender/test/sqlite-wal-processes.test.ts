@@ -16,7 +16,12 @@ import { createSqliteStorage } from '../src/storage/sqlite';
 const packageDirectory = fileURLToPath(new URL('..', import.meta.url));
 const worker = fileURLToPath(new URL('./fixtures/sqlite-wal-writer.ts', import.meta.url));
 const directory = mkdtempSync(join(tmpdir(), 'hooks-sqlite-wal-'));
-afterAll(() => rmSync(directory, { recursive: true, force: true }));
+// Children still running when the test ends (a failure, a timeout) are killed, never left writing.
+const alive = new Set<ChildProcess>();
+afterAll(() => {
+  for (const child of alive) child.kill('SIGKILL');
+  rmSync(directory, { recursive: true, force: true });
+});
 const MiB = 1024 * 1024;
 
 function start(args: string[]): { child: ChildProcess; output: string[]; exited: Promise<number | null> } {
@@ -24,7 +29,15 @@ function start(args: string[]): { child: ChildProcess; output: string[]; exited:
   const output: string[] = [];
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => output.push(`stderr: ${chunk}`));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  alive.add(child);
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      alive.delete(child);
+      // One process failed: the others would wait for its work forever.
+      if (code !== 0) for (const other of alive) other.kill('SIGKILL');
+      resolve(code);
+    }),
+  );
   return { child, output, exited };
 }
 
