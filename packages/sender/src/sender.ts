@@ -941,18 +941,19 @@ export function createSender<TCatalog extends EventCatalog>(options: SenderOptio
     },
   };
   let closing: Promise<void> | undefined;
+  /** Stops the dispatcher, then closes what the sender owns; runs once (see close()). */
   async function closeOnce(): Promise<void> {
-      unsubscribe?.();
-      unsubscribe = undefined;
-      // Bounded by stopTimeoutMs. Attempts still running are abandoned: their requests are
-      // cancelled, nothing is written for them, and their deliveries keep the lease, so any
-      // process retries them once it expires (at-least-once; receivers dedupe on the id).
-      await dispatcher.stop();
-      const abandoned = dispatcher.abandon();
-      if (abandoned > 0) logger.warn('Closing with attempts still in flight after stopTimeoutMs: they are retried once their lease expires.', { attempts: abandoned });
-      metrics.close();
-      if (ownsTransport) await (abandoned > 0 && transport.destroy ? transport.destroy() : transport.close());
-      if (ownsStorage) await storage.close();
+    unsubscribe?.();
+    unsubscribe = undefined;
+    // Bounded by stopTimeoutMs. Attempts still running are abandoned: their requests are
+    // cancelled, nothing is written for them, and their deliveries keep the lease, so any
+    // process retries them once it expires (at-least-once; receivers dedupe on the id).
+    await dispatcher.stop();
+    const abandoned = dispatcher.abandon();
+    if (abandoned > 0) logger.warn('Closing with attempts still in flight after stopTimeoutMs: they are retried once their lease expires.', { attempts: abandoned });
+    metrics.close();
+    if (ownsTransport) await (abandoned > 0 && transport.destroy ? transport.destroy() : transport.close());
+    if (ownsStorage) await storage.close();
   }
   return sender;
 }

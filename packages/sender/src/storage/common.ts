@@ -1,6 +1,6 @@
 import { createId } from '@hooks/core/internal';
 import { SenderError } from '../errors';
-import type { EndpointEffect, PruneOptions, StatsOptions, StoredDelivery, StoredEndpoint, StoredMessage, StoredNotification } from './types';
+import type { EndpointEffect, FinishAttemptInput, PruneOptions, StatsOptions, StoredDelivery, StoredEndpoint, StoredMessage, StoredNotification } from './types';
 
 /** Largest page an adapter returns. */
 export const MAX_PAGE_SIZE = 1000;
@@ -108,4 +108,36 @@ export function checkStatsInput(now: number, options: StatsOptions | undefined):
     throw new SenderError('invalid_input', 'stats limit must be a whole number from 1 to 1000000000.', { details: { field: 'limit' } });
   }
   return limit;
+}
+
+/** The columns of a delivery that an attempt result does not set (`attempts` as counted after it). */
+export interface DeliveryKept {
+  tenant: string;
+  type: string;
+  attempts: number;
+  retryBaseAttempts: number;
+  retryBaseAt: number;
+  createdAt: number;
+}
+
+/** A delivery after its attempt was applied: what the attempt's input set, and the columns it kept. */
+export function deliveryAfterAttempt(input: FinishAttemptInput, kept: DeliveryKept): StoredDelivery {
+  return {
+    id: input.deliveryId,
+    messageId: input.attempt.messageId,
+    endpointId: input.attempt.endpointId,
+    tenant: kept.tenant,
+    type: kept.type,
+    status: input.next.status,
+    attempts: kept.attempts,
+    nextAttemptAt: input.next.status === 'pending' ? input.next.nextAttemptAt : null,
+    leaseOwner: null,
+    leaseUntil: null,
+    lastStatus: input.attempt.statusCode,
+    lastError: input.attempt.errorCode,
+    retryBaseAttempts: kept.retryBaseAttempts,
+    retryBaseAt: kept.retryBaseAt,
+    createdAt: kept.createdAt,
+    updatedAt: input.now,
+  };
 }

@@ -37,7 +37,6 @@ import type {
   StoredSecret,
 } from './types';
 
-
 export type { PostgresNamedQuery, PostgresPool, PostgresPoolClient, PostgresQueryable, PostgresQueryResult } from './postgres/client';
 export type { PruneOptions, PruneResult } from './types';
 

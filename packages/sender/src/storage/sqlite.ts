@@ -1,7 +1,7 @@
 import { createId } from '@hooks/core/internal';
 import Database from 'better-sqlite3';
 import { SenderError } from '../errors';
-import { checkLimit, checkPruneOptions, checkStatsInput, copyEndpoint, decodeCursor, encodeCursor, notificationsFor } from './common';
+import { checkLimit, checkPruneOptions, checkStatsInput, copyEndpoint, type DeliveryKept, decodeCursor, deliveryAfterAttempt, encodeCursor, notificationsFor } from './common';
 import { type SqlRow, json, toAttempt, toDelivery, toEndpoint, toMessage, toNotification } from './sql-rows';
 import { SQLITE_MIGRATIONS, type SqliteMigration } from './sqlite-migrations';
 import { AUTO_CHECKPOINT_PAGES, JOURNAL_SIZE_LIMIT, createSqliteWriter } from './sqlite-writer';
@@ -511,51 +511,41 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
     // nothing when the lease was lost or the delivery is gone. Same transaction as the log.
     const known = claimedSeqs.get(input.deliveryId);
     if (known !== undefined) claimedSeqs.delete(input.deliveryId);
-    const finished = (
-      known !== undefined
-        ? statements.finishDeliveryBySeq.run(input.next.status, next, next, input.attempt.statusCode, input.attempt.errorCode, now, known.seq, input.deliveryId, input.owner).changes > 0
-          ? {
-              tenant: known.delivery.tenant,
-              type: known.delivery.type,
-              attempts: known.delivery.attempts + 1,
-              retry_base_attempts: known.delivery.retryBaseAttempts,
-              retry_base_at: known.delivery.retryBaseAt,
-              created_at: known.delivery.createdAt,
-            }
-          : undefined
-        : statements.finishDelivery.get({
-            status: input.next.status,
-            next,
-            lastStatus: input.attempt.statusCode,
-            lastError: input.attempt.errorCode,
-            now,
-            id: input.deliveryId,
-            owner: input.owner,
-          })
-    ) as SqlRow | undefined;
-    // Only the columns the input does not hold come back: a row of every column costs about as
-    // much as the update itself.
-    const delivery: StoredDelivery | undefined = finished && {
-      id: input.deliveryId,
-      messageId: input.attempt.messageId,
-      endpointId,
-      tenant: finished.tenant as string,
-      type: finished.type as string,
-      status: input.next.status,
-      attempts: Number(finished.attempts),
-      nextAttemptAt: next,
-      leaseOwner: null,
-      leaseUntil: null,
-      lastStatus: input.attempt.statusCode,
-      lastError: input.attempt.errorCode,
-      retryBaseAttempts: Number(finished.retry_base_attempts),
-      retryBaseAt: Number(finished.retry_base_at),
-      createdAt: Number(finished.created_at),
-      updatedAt: now,
-    };
-    const row = finished ?? (statements.getDelivery.get(input.deliveryId) as SqlRow | undefined);
+    // For a delivery this storage claimed, the columns the input does not hold are the claim's
+    // (they cannot change while the lease is held); otherwise RETURNING reads them: a row of every
+    // column costs about as much as the update itself.
+    let kept: DeliveryKept | undefined;
+    if (known !== undefined) {
+      if (statements.finishDeliveryBySeq.run(input.next.status, next, next, input.attempt.statusCode, input.attempt.errorCode, now, known.seq, input.deliveryId, input.owner).changes > 0) {
+        const { tenant, type, attempts, retryBaseAttempts, retryBaseAt, createdAt } = known.delivery;
+        kept = { tenant, type, attempts: attempts + 1, retryBaseAttempts, retryBaseAt, createdAt };
+      }
+    } else {
+      const finished = statements.finishDelivery.get({
+        status: input.next.status,
+        next,
+        lastStatus: input.attempt.statusCode,
+        lastError: input.attempt.errorCode,
+        now,
+        id: input.deliveryId,
+        owner: input.owner,
+      }) as SqlRow | undefined;
+      if (finished) {
+        kept = {
+          tenant: finished.tenant as string,
+          type: finished.type as string,
+          attempts: Number(finished.attempts),
+          retryBaseAttempts: Number(finished.retry_base_attempts),
+          retryBaseAt: Number(finished.retry_base_at),
+          createdAt: Number(finished.created_at),
+        };
+      }
+    }
+    const delivery = kept && deliveryAfterAttempt(input, kept);
+    // Not applied: the delivery as it is now (if it still exists).
+    const current = delivery ? undefined : (statements.getDelivery.get(input.deliveryId) as SqlRow | undefined);
     // Every attempt is logged, applied or not, as long as its delivery still exists.
-    if (row) {
+    if (delivery || current) {
       const attempt = input.attempt;
       statements.insertAttempt.run(
         attempt.id ?? createId('att', now),
@@ -572,8 +562,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): Storage {
         attempt.success ? 1 : 0,
       );
     }
-    if (!finished) {
-      return { applied: false, delivery: row ? toDelivery(row) : undefined, endpoint: before && copyStoredEndpoint(before), previousFailures, disabled: false, notifications: [] };
+    if (!delivery) {
+      return { applied: false, delivery: current ? toDelivery(current) : undefined, endpoint: before && copyStoredEndpoint(before), previousFailures, disabled: false, notifications: [] };
     }
     let disabled = false;
     let after = before;

@@ -1,7 +1,7 @@
 import { createId } from '@hooks/core/internal';
-import { copyEndpoint } from '../common';
+import { copyEndpoint, deliveryAfterAttempt } from '../common';
 import { num, type SqlRow, toDelivery, toEndpoint, toNotification } from '../sql-rows';
-import type { ClaimedDelivery, ClaimInput, FinishAttemptInput, FinishAttemptResult, StoredDelivery, StoredEndpoint } from '../types';
+import type { ClaimedDelivery, ClaimInput, FinishAttemptInput, FinishAttemptResult, StoredEndpoint } from '../types';
 import { checkClaimInput, claimValues, toClaimed } from './claim';
 import { type PostgresQueryable, toSenderError } from './client';
 
@@ -120,29 +120,7 @@ function toResults(inputs: readonly FinishAttemptInput[], rows: readonly SqlRow[
       continue;
     }
     const notice = row[noticeKey] as SqlRow | null;
-    results[index] = { applied: true, delivery: appliedDelivery(input, row), endpoint, previousFailures, disabled: row.disabled === true, notifications: notice ? [toNotification(notice)] : [] };
+    results[index] = { applied: true, delivery: deliveryAfterAttempt(input, { tenant: row.tenant as string, type: row.type as string, attempts: num(row.attempts), retryBaseAttempts: num(row.retry_base_attempts), retryBaseAt: num(row.retry_base_at), createdAt: num(row.created_at) }), endpoint, previousFailures, disabled: row.disabled === true, notifications: notice ? [toNotification(notice)] : [] };
   }
   return results;
-}
-
-/** The delivery after an applied attempt: what the input set, and the columns it does not hold. */
-function appliedDelivery(input: FinishAttemptInput, row: SqlRow): StoredDelivery {
-  return {
-    id: input.deliveryId,
-    messageId: input.attempt.messageId,
-    endpointId: input.attempt.endpointId,
-    tenant: row.tenant as string,
-    type: row.type as string,
-    status: input.next.status,
-    attempts: num(row.attempts),
-    nextAttemptAt: input.next.status === 'pending' ? input.next.nextAttemptAt : null,
-    leaseOwner: null,
-    leaseUntil: null,
-    lastStatus: input.attempt.statusCode,
-    lastError: input.attempt.errorCode,
-    retryBaseAttempts: num(row.retry_base_attempts),
-    retryBaseAt: num(row.retry_base_at),
-    createdAt: num(row.created_at),
-    updatedAt: input.now,
-  };
 }
