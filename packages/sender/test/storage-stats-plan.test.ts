@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPostgresStorage, postgresStatsQuery } from '../src/storage/postgres';
-import { SQLITE_STATS_QUERY, createSqliteStorage } from '../src/storage/sqlite';
+import { createSqliteStorage } from '../src/storage/sqlite';
+import { SQLITE_STATS_QUERY } from '../src/storage/sqlite/statements';
 import { createTestPool, dropSchemas, randomSchema } from './cluster-support';
 
 const WAITING = 30_000;
