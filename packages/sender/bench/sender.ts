@@ -21,6 +21,23 @@ if (storageKind === 'postgres') {
   await ensureBenchDatabase();
   const postgres = createPostgresStorage({ connectionString: benchDatabaseUrl(), schema, poolSize: Number(process.env.BENCH_PG_POOL ?? 10) });
   await postgres.migrate();
+  // BENCH_PG_DROP_INDEXES=deliveries_tenant,attempts_endpoint (an experiment, not a setting):
+  // drops those indexes of the bench schema after migrating, to measure what their upkeep costs
+  // per delivery (docs/postgres.md, Sizing). The admin API and logs need them.
+  const dropped = (process.env.BENCH_PG_DROP_INDEXES ?? '').split(',').filter(Boolean);
+  if (dropped.length > 0) {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: benchDatabaseUrl() });
+    await client.connect();
+    try {
+      for (const name of dropped) {
+        if (!/^[a-z_]+$/.test(name)) throw new Error(`BENCH_PG_DROP_INDEXES: not an index name: ${name}`);
+        await client.query(`DROP INDEX "${schema}".${name}`);
+      }
+    } finally {
+      await client.end();
+    }
+  }
   storage = postgres;
 } else if (storageKind === 'memory') {
   storage = 'memory';
