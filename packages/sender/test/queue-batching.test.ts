@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryStorage } from '../src/storage/memory';
 import { createSqliteStorage } from '../src/storage/sqlite';
-import type { EnqueueInput, FinishAttemptInput, Storage } from '../src/storage/types';
+import type { ClaimInput, EnqueueInput, FinishAttemptInput, Storage } from '../src/storage/types';
 import { createClock, makeSender, type ReceiverAnswer, registrantData, startReceiver, type TestReceiver } from './support';
 
 // The batched queue seen from the outside: group commit of sends and attempt results, sendMany,
@@ -216,20 +216,31 @@ describe('batched queue', () => {
     expect((await inner.listDeliveries({ limit: 1, messageId })).items[0]).toMatchObject({ status: 'succeeded' });
   });
 
-  it('sends its next claim with the attempt results, except to a storage whose connections write side by side (parallelWrites)', async () => {
+  it('sends its next claim with the attempt results; to a storage whose connections write side by side (parallelWrites), only after a claim came back short', async () => {
     const target = await receiver();
-    // Per storage: how many results went with a claim, how many without, how many claims alone.
+    // Per run: results written with a claim and without, claims alone, and writes that carried a
+    // claim although the last claim before them had come back full.
     const runs = [];
-    for (const parallelWrites of [false, true]) {
+    for (const [parallelWrites, claimAtMost] of [
+      [false, undefined],
+      [true, undefined],
+      [true, 1],
+    ] as const) {
       const inner = createSqliteStorage({ filename: ':memory:' });
       cleanups.push(() => inner.close());
-      const seen = { withClaim: 0, alone: 0, claims: 0 };
+      const seen = { withClaim: 0, alone: 0, claims: 0, claimsAfterFull: 0 };
+      // Whether the last claim that came back (alone or with results) was short.
+      let lastShort = false;
+      // claimAtMost: every claim is cut to that many deliveries, so each one comes back short.
+      const cut = (claim: ClaimInput): ClaimInput => (claimAtMost === undefined ? claim : { ...claim, limit: Math.min(claim.limit, claimAtMost) });
       const storage: Storage = {
         ...inner,
         parallelWrites,
         async claimDeliveries(input) {
           seen.claims += 1;
-          return inner.claimDeliveries(input);
+          const claimed = await inner.claimDeliveries(cut(input));
+          lastShort = claimed.length < input.limit;
+          return claimed;
         },
         async finishAttempts(inputs) {
           seen.alone += inputs.length;
@@ -237,7 +248,10 @@ describe('batched queue', () => {
         },
         async finishAttemptsAndClaim(inputs, claim) {
           seen.withClaim += inputs.length;
-          return inner.finishAttemptsAndClaim(inputs, claim);
+          if (!lastShort) seen.claimsAfterFull += 1;
+          const both = await inner.finishAttemptsAndClaim(inputs, cut(claim));
+          lastShort = both.claimed.length < claim.limit;
+          return both;
         },
       };
       const hooksSender = sender({ storage, dispatcher: { concurrency: 4, timeoutMs: 2_000, leaseMs: 10_000, pollIntervalMs: 20 } });
@@ -248,19 +262,23 @@ describe('batched queue', () => {
       for (let index = 0; index < 4; index++) await hooksSender.endpoints.create({ tenant: 'acme', url: `${target.url}/${index}` });
       await hooksSender.sendMany(Array.from({ length: 30 }, (_, index) => ({ tenant: 'acme', type: 'registrant.created' as const, data: registrantData(index) })));
       hooksSender.start();
-      await waitFor(() => succeeded === 120, `120 deliveries (parallelWrites ${parallelWrites})`);
+      await waitFor(() => succeeded === 120, `120 deliveries (parallelWrites ${parallelWrites}, claims of at most ${claimAtMost ?? 'any'})`);
       await hooksSender.close();
       runs.push(seen);
     }
-    const [combined, apart] = runs as [(typeof runs)[number], (typeof runs)[number]];
-    // Every result written exactly once either way.
-    expect(combined.withClaim + combined.alone).toBe(120);
-    expect(apart.withClaim + apart.alone).toBe(120);
+    const [combined, apart, short] = runs as [(typeof runs)[number], (typeof runs)[number], (typeof runs)[number]];
+    // Every result written exactly once in each run.
+    for (const run of runs) expect(run.withClaim + run.alone).toBe(120);
     // SQLite as it is: a busy dispatcher's claims ride with its results.
     expect(combined.withClaim).toBeGreaterThan(0);
-    // Side by side: never with the results; the run loop claims on its own.
-    expect(apart.withClaim).toBe(0);
+    // Side by side: the run loop claims on its own, and a claim rides with results only after
+    // one came back short (at the end of the work here), never after a full one.
     expect(apart.claims).toBeGreaterThan(1);
+    expect(apart.claimsAfterFull).toBe(0);
+    expect(apart.withClaim).toBeLessThan(combined.withClaim);
+    // Claims that always come back short: they ride with the results again.
+    expect(short.claimsAfterFull).toBe(0);
+    expect(short.withClaim).toBeGreaterThan(apart.withClaim);
   });
 
   it('writes attempt results through finishAttempts batches, never one call per attempt', async () => {

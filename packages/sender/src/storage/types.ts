@@ -490,9 +490,11 @@ export interface Storage {
   readonly kind: string;
   /**
    * True when writes on separate connections run side by side (a database server with a pool, as
-   * PostgreSQL). The dispatcher then claims on its own, beside its attempt-result writes, instead
-   * of sending its next claim with them ({@link finishAttemptsAndClaim}): the slots a result write
-   * frees wait only for that write, not for a claim too. False or absent (one connection in the
+   * PostgreSQL). While its claims come back full, the dispatcher then claims on its own, beside
+   * its attempt-result writes, instead of sending its next claim with them
+   * ({@link finishAttemptsAndClaim}): the slots a result write frees wait only for that write, not
+   * for a claim too. After a claim came back short (other processes share the work, limits bind)
+   * the claim rides with the results again, which costs less CPU. False or absent (one connection in the
    * process, as SQLite): the claim rides with the results, one transaction and one commit.
    * @default false
    */
