@@ -45,6 +45,28 @@ export function copyMessage(message: StoredMessage): StoredMessage {
 }
 
 /** A copy of a delivery. */
+/** A delivery of `message` to `endpointId` as enqueued at `now`: pending, due at once, no attempt yet. */
+export function newDelivery(id: string, message: Pick<StoredMessage, 'id' | 'tenant' | 'type' | 'createdAt'>, endpointId: string, now: number): StoredDelivery {
+  return {
+    id,
+    messageId: message.id,
+    endpointId,
+    tenant: message.tenant,
+    type: message.type,
+    status: 'pending',
+    attempts: 0,
+    nextAttemptAt: now,
+    leaseOwner: null,
+    leaseUntil: null,
+    lastStatus: null,
+    lastError: null,
+    retryBaseAttempts: 0,
+    retryBaseAt: message.createdAt,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 export function copyDelivery(delivery: StoredDelivery): StoredDelivery {
   return { ...delivery };
 }
@@ -52,6 +74,32 @@ export function copyDelivery(delivery: StoredDelivery): StoredDelivery {
 /** A copy of a notification. */
 export function copyNotification(notification: StoredNotification): StoredNotification {
   return { ...notification, endpoint: copyEndpoint(notification.endpoint) };
+}
+
+/**
+ * An endpoint's health after an applied attempt (`effect`, decided by the dispatcher): a success
+ * resets the failure count and any pause; a failure counts, disables the endpoint when its
+ * reason or the `disableAfter` count says so (`disabled`: it was enabled until now), and pauses
+ * it until `pauseUntil` (never shortening a longer pause). Returns a new object; `updatedAt` is
+ * left to the caller.
+ */
+export function endpointAfterAttempt(before: StoredEndpoint, effect: EndpointEffect): { endpoint: StoredEndpoint; disabled: boolean } {
+  const endpoint = { ...before };
+  let disabled = false;
+  if (effect.success) {
+    endpoint.consecutiveFailures = 0;
+    endpoint.pausedUntil = null;
+  } else {
+    endpoint.consecutiveFailures += 1;
+    const reason = effect.disableReason ?? (effect.disableAfter !== undefined && endpoint.consecutiveFailures >= effect.disableAfter ? 'consecutive_failures' : undefined);
+    if (reason !== undefined && endpoint.enabled) {
+      endpoint.enabled = false;
+      endpoint.disabledReason = reason;
+      disabled = true;
+    }
+    if (effect.pauseUntil !== undefined && (endpoint.pausedUntil === null || endpoint.pausedUntil < effect.pauseUntil)) endpoint.pausedUntil = effect.pauseUntil;
+  }
+  return { endpoint, disabled };
 }
 
 /**

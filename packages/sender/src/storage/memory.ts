@@ -1,6 +1,6 @@
 import { createId } from '@hooks/core/internal';
 import { SenderError } from '../errors';
-import { checkLimit, checkPruneOptions, checkStatsInput, copyDelivery, copyEndpoint, copyMessage, copyNotification, decodeCursor, encodeCursor, notificationsFor, subscribes } from './common';
+import { checkLimit, checkPruneOptions, checkStatsInput, copyDelivery, copyEndpoint, copyMessage, copyNotification, decodeCursor, encodeCursor, endpointAfterAttempt, newDelivery, notificationsFor, subscribes } from './common';
 import type {
   AttemptQuery,
   ClaimedDelivery,
@@ -168,24 +168,7 @@ export function createMemoryStorage(): Storage {
     if (message.idempotencyKey !== null) idempotency.set(`${message.tenant}\u0000${message.idempotencyKey}`, message.id);
     const created: Row<StoredDelivery>[] = [];
     for (const endpoint of targets) {
-      const delivery: StoredDelivery = {
-        id: createId('dlv', now),
-        messageId: message.id,
-        endpointId: endpoint.id,
-        tenant: message.tenant,
-        type: message.type,
-        status: 'pending',
-        attempts: 0,
-        nextAttemptAt: now,
-        leaseOwner: null,
-        leaseUntil: null,
-        lastStatus: null,
-        lastError: null,
-        retryBaseAttempts: 0,
-        retryBaseAt: message.createdAt,
-        createdAt: now,
-        updatedAt: now,
-      };
+      const delivery = newDelivery(createId('dlv', now), message, endpoint.id, now);
       const row = { sequence: ++sequence, value: delivery };
       deliveries.set(delivery.id, row);
       deliveryOrder.push(row);
@@ -284,21 +267,9 @@ export function createMemoryStorage(): Storage {
     const recorded: StoredNotification[] = [];
     if (endpointRow) {
       const before = endpointRow.value;
-      const endpoint = { ...endpointRow.value };
       const effect = input.endpoint;
-      if (effect.success) {
-        endpoint.consecutiveFailures = 0;
-        endpoint.pausedUntil = null;
-      } else {
-        endpoint.consecutiveFailures += 1;
-        const reason = effect.disableReason ?? (effect.disableAfter !== undefined && endpoint.consecutiveFailures >= effect.disableAfter ? 'consecutive_failures' : undefined);
-        if (reason !== undefined && endpoint.enabled) {
-          endpoint.enabled = false;
-          endpoint.disabledReason = reason;
-          disabled = true;
-        }
-        if (effect.pauseUntil !== undefined && (endpoint.pausedUntil === null || endpoint.pausedUntil < effect.pauseUntil)) endpoint.pausedUntil = effect.pauseUntil;
-      }
+      const { endpoint, disabled: disabledNow } = endpointAfterAttempt(before, effect);
+      disabled = disabledNow;
       endpoint.updatedAt = now;
       endpointRow.value = endpoint;
       for (const notification of notificationsFor({ before, after: endpoint, effect: input.endpoint, disabled, now })) {

@@ -1,5 +1,5 @@
 import { createId } from '@hooks/core/internal';
-import { copyEndpoint, type DeliveryKept, deliveryAfterAttempt, notificationsFor } from '../common';
+import { copyEndpoint, type DeliveryKept, deliveryAfterAttempt, endpointAfterAttempt, newDelivery, notificationsFor } from '../common';
 import { type SqlRow, json, toDelivery, toEndpoint, toMessage } from '../sql-rows';
 import type {
   ClaimInput,
@@ -100,24 +100,7 @@ export function createSqliteQueue(statements: SqliteStatements) {
     if (targets.length === 0) return { message: stored, deliveries: [], created: true };
     const ids = targets.map(() => createId('dlv', now));
     statements.insertDeliveries.run({ messageId: message.id, tenant: message.tenant, type: message.type, now, createdAt: message.createdAt, pairs: JSON.stringify(targets.map((endpointId, index) => [ids[index], endpointId, fifo[index]])) });
-    const deliveries: StoredDelivery[] = targets.map((endpointId, index) => ({
-      id: ids[index] as string,
-      messageId: message.id,
-      endpointId,
-      tenant: message.tenant,
-      type: message.type,
-      status: 'pending',
-      attempts: 0,
-      nextAttemptAt: now,
-      leaseOwner: null,
-      leaseUntil: null,
-      lastStatus: null,
-      lastError: null,
-      retryBaseAttempts: 0,
-      retryBaseAt: message.createdAt,
-      createdAt: now,
-      updatedAt: now,
-    }));
+    const deliveries = targets.map((endpointId, index) => newDelivery(ids[index] as string, message, endpointId, now));
     return { message: stored, deliveries, created: true };
   }
 
@@ -274,21 +257,9 @@ export function createSqliteQueue(statements: SqliteStatements) {
     let notifications: StoredNotification[] = [];
     if (before?.rateLimit !== null && before?.rateLimit !== undefined) statements.rateAfterStart.run({ id: endpointId, started: input.attempt.startedAt });
     if (before) {
-      const endpoint = { ...before };
       const effect = input.endpoint;
-      if (effect.success) {
-        endpoint.consecutiveFailures = 0;
-        endpoint.pausedUntil = null;
-      } else {
-        endpoint.consecutiveFailures += 1;
-        const reason = effect.disableReason ?? (effect.disableAfter !== undefined && endpoint.consecutiveFailures >= effect.disableAfter ? 'consecutive_failures' : undefined);
-        if (reason !== undefined && endpoint.enabled) {
-          endpoint.enabled = false;
-          endpoint.disabledReason = reason;
-          disabled = true;
-        }
-        if (effect.pauseUntil !== undefined && (endpoint.pausedUntil === null || endpoint.pausedUntil < effect.pauseUntil)) endpoint.pausedUntil = effect.pauseUntil;
-      }
+      const { endpoint, disabled: disabledNow } = endpointAfterAttempt(before, effect);
+      disabled = disabledNow;
       // The common case (a success on a healthy endpoint) changes nothing: skip the write.
       if (endpoint.consecutiveFailures !== before.consecutiveFailures || endpoint.enabled !== before.enabled || endpoint.pausedUntil !== before.pausedUntil) {
         endpoint.updatedAt = now;
