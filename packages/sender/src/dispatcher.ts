@@ -433,7 +433,7 @@ export class Dispatcher {
    * it frees by as long as the claim takes (measured: results written with the claim 6.6–7.5 ms
    * per call, alone 4.2 ms). Claims that come back short mean other processes share the work or
    * limits bind: claims apart then mostly cost CPU and contend for the same endpoints (measured,
-   * 4 processes at concurrency 16, instant receivers: 1,412 deliveries/s always apart, 1,607
+   * 4 processes at concurrency 16, instant receivers: 1,203 deliveries/s always apart, 1,404
    * this way, 5 interleaved runs each), so the claim rides with the write again.
    */
   private claimWithFinish(finishing: number): ClaimInput | undefined {
