@@ -153,8 +153,8 @@ export class Dispatcher {
   };
   private ticking = false;
   private again = false;
-  private lastClaimFull = false;
-  // The last claim (alone or with a write) returned fewer deliveries than it asked for.
+  // The last claim (alone or with a write) returned fewer deliveries than it asked for; a full
+  // one means more may be waiting.
   private lastClaimShort = false;
   // Deferred wake-ups (see wakeLater): wall-clock time by rate-limited endpoint, the latest asked.
   private readonly wakeAt = new Map<string, number>();
@@ -340,7 +340,7 @@ export class Dispatcher {
         const claimed = await this.claimRound(true);
         const notified = await this.notifyRound();
         // A full batch means more may be waiting.
-        if ((claimed > 0 && this.lastClaimFull) || notified > 0) this.again = true;
+        if ((claimed > 0 && !this.lastClaimShort) || notified > 0) this.again = true;
       } while (this.again && this.running);
     } catch (error) {
       this.context.onError(error, 'poll');
@@ -393,8 +393,6 @@ export class Dispatcher {
       if (rateLimit !== null && rateLimit > 0) this.wakeLater(item.endpoint.id, Math.ceil(1000 / rateLimit));
     }
     this.startQueued();
-    // A full batch: more may be waiting.
-    this.lastClaimFull = claimed.length === limit;
     this.claimOutcome(limit, claimed.length);
     if (claimed.length > 0) this.claimMs = average(this.claimMs, performance.now() - claimStarted);
     return claimed.length;

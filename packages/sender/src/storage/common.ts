@@ -44,7 +44,6 @@ export function copyMessage(message: StoredMessage): StoredMessage {
   return { ...message };
 }
 
-/** A copy of a delivery. */
 /** A delivery of `message` to `endpointId` as enqueued at `now`: pending, due at once, no attempt yet. */
 export function newDelivery(id: string, message: Pick<StoredMessage, 'id' | 'tenant' | 'type' | 'createdAt'>, endpointId: string, now: number): StoredDelivery {
   return {
@@ -67,6 +66,7 @@ export function newDelivery(id: string, message: Pick<StoredMessage, 'id' | 'ten
   };
 }
 
+/** A copy of a delivery. */
 export function copyDelivery(delivery: StoredDelivery): StoredDelivery {
   return { ...delivery };
 }

@@ -263,13 +263,12 @@ export function createMemoryStorage(): Storage {
     delivery.lastError = input.attempt.errorCode;
     delivery.updatedAt = now;
     endActive(row);
-    let disabled = false;
+    const health = endpointRow && endpointAfterAttempt(endpointRow.value, input.endpoint);
+    const disabled = health?.disabled ?? false;
     const recorded: StoredNotification[] = [];
-    if (endpointRow) {
+    if (endpointRow && health) {
       const before = endpointRow.value;
-      const effect = input.endpoint;
-      const { endpoint, disabled: disabledNow } = endpointAfterAttempt(before, effect);
-      disabled = disabledNow;
+      const { endpoint } = health;
       endpoint.updatedAt = now;
       endpointRow.value = endpoint;
       for (const notification of notificationsFor({ before, after: endpoint, effect: input.endpoint, disabled, now })) {

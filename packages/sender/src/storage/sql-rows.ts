@@ -1,3 +1,4 @@
+import type { DeliveryKept } from './common';
 import type { DeliveryStatus, NotificationType, StoredAttempt, StoredDelivery, StoredEndpoint, StoredMessage, StoredNotification, StoredSecret } from './types';
 
 // Rows of the SQL adapters (SQLite and PostgreSQL share column names) turned into stored records.
@@ -84,6 +85,18 @@ export function toSecrets(value: unknown): StoredSecret[] {
   return rows
     .filter((row): row is SqlRow => row !== null && typeof row === 'object' && typeof (row as SqlRow).secret === 'string')
     .map((row) => ({ secret: row.secret as string, createdAt: num(row.created_at), expiresAt: numOrNull(row.expires_at) }));
+}
+
+/** The delivery columns an attempt result keeps, from a row that has them (`attempts` as stored after the attempt). */
+export function toDeliveryKept(row: SqlRow): DeliveryKept {
+  return {
+    tenant: row.tenant as string,
+    type: row.type as string,
+    attempts: num(row.attempts),
+    retryBaseAttempts: num(row.retry_base_attempts),
+    retryBaseAt: num(row.retry_base_at),
+    createdAt: num(row.created_at),
+  };
 }
 
 /** A deliveries row. */

@@ -192,6 +192,11 @@ export function createSqliteWriter(db: Database.Database, filename: string, type
     return littleEndian ? shmFrame.readUInt32LE(0) : shmFrame.readUInt32BE(0);
   }
 
+  /** Where the next restart is tried after a restart checkpoint: at the limit when it did its work, else another quarter of the limit on. */
+  function nextRestartAt(result: CheckpointResult | null): number {
+    return result?.busy === 0 ? restartFrames : Math.max(restartFrames, walFrames + retryFrames);
+  }
+
   /** Holds this connection's writes and has the worker take a restart checkpoint. */
   function holdForRestart(active: Checkpointer): void {
     holding = true;
@@ -212,7 +217,7 @@ export function createSqliteWriter(db: Database.Database, filename: string, type
       const done = (db.pragma('wal_checkpoint(RESTART)') as CheckpointResult[])[0];
       if (!done || done.log < 0) return false;
       walFrames = done.log;
-      restartAt = done.busy === 0 ? restartFrames : Math.max(restartFrames, done.log + retryFrames);
+      restartAt = nextRestartAt(done);
       return true;
     } catch {
       return false;
@@ -243,7 +248,7 @@ export function createSqliteWriter(db: Database.Database, filename: string, type
     if (holding) {
       // Done: every frame is back in the database and no reader is on the WAL, so the next
       // commit (here or in another process) restarts it. Or not: try again a bit later.
-      restartAt = result?.busy === 0 ? restartFrames : Math.max(restartFrames, walFrames + retryFrames);
+      restartAt = nextRestartAt(result);
       restarted = true;
       release();
       return;

@@ -1,6 +1,6 @@
 import { createId } from '@hooks/core/internal';
 import { copyEndpoint, deliveryAfterAttempt } from '../common';
-import { num, type SqlRow, toDelivery, toEndpoint, toNotification } from '../sql-rows';
+import { num, type SqlRow, toDelivery, toDeliveryKept, toEndpoint, toNotification } from '../sql-rows';
 import type { ClaimedDelivery, ClaimInput, FinishAttemptInput, FinishAttemptResult, StoredEndpoint } from '../types';
 import { checkClaimInput, claimValues, toClaimed } from './claim';
 import { type PostgresQueryable, toSenderError } from './client';
@@ -120,7 +120,7 @@ function toResults(inputs: readonly FinishAttemptInput[], rows: readonly SqlRow[
       continue;
     }
     const notice = row[noticeKey] as SqlRow | null;
-    results[index] = { applied: true, delivery: deliveryAfterAttempt(input, { tenant: row.tenant as string, type: row.type as string, attempts: num(row.attempts), retryBaseAttempts: num(row.retry_base_attempts), retryBaseAt: num(row.retry_base_at), createdAt: num(row.created_at) }), endpoint, previousFailures, disabled: row.disabled === true, notifications: notice ? [toNotification(notice)] : [] };
+    results[index] = { applied: true, delivery: deliveryAfterAttempt(input, toDeliveryKept(row)), endpoint, previousFailures, disabled: row.disabled === true, notifications: notice ? [toNotification(notice)] : [] };
   }
   return results;
 }

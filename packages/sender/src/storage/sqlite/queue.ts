@@ -1,6 +1,6 @@
 import { createId } from '@hooks/core/internal';
 import { copyEndpoint, type DeliveryKept, deliveryAfterAttempt, endpointAfterAttempt, newDelivery, notificationsFor } from '../common';
-import { type SqlRow, json, toDelivery, toEndpoint, toMessage } from '../sql-rows';
+import { type SqlRow, json, toDelivery, toDeliveryKept, toEndpoint, toMessage } from '../sql-rows';
 import type {
   ClaimInput,
   ClaimedDelivery,
@@ -217,16 +217,7 @@ export function createSqliteQueue(statements: SqliteStatements) {
         id: input.deliveryId,
         owner: input.owner,
       }) as SqlRow | undefined;
-      if (finished) {
-        kept = {
-          tenant: finished.tenant as string,
-          type: finished.type as string,
-          attempts: Number(finished.attempts),
-          retryBaseAttempts: Number(finished.retry_base_attempts),
-          retryBaseAt: Number(finished.retry_base_at),
-          createdAt: Number(finished.created_at),
-        };
-      }
+      if (finished) kept = toDeliveryKept(finished);
     }
     const delivery = kept && deliveryAfterAttempt(input, kept);
     // Not applied: the delivery as it is now (if it still exists).
@@ -252,14 +243,14 @@ export function createSqliteQueue(statements: SqliteStatements) {
     if (!delivery) {
       return { applied: false, delivery: current ? toDelivery(current) : undefined, endpoint: before && copyStoredEndpoint(before), previousFailures, disabled: false, notifications: [] };
     }
-    let disabled = false;
+    const effect = input.endpoint;
+    const health = before && endpointAfterAttempt(before, effect);
+    const disabled = health?.disabled ?? false;
     let after = before;
     let notifications: StoredNotification[] = [];
     if (before?.rateLimit !== null && before?.rateLimit !== undefined) statements.rateAfterStart.run({ id: endpointId, started: input.attempt.startedAt });
-    if (before) {
-      const effect = input.endpoint;
-      const { endpoint, disabled: disabledNow } = endpointAfterAttempt(before, effect);
-      disabled = disabledNow;
+    if (before && health) {
+      const { endpoint } = health;
       // The common case (a success on a healthy endpoint) changes nothing: skip the write.
       if (endpoint.consecutiveFailures !== before.consecutiveFailures || endpoint.enabled !== before.enabled || endpoint.pausedUntil !== before.pausedUntil) {
         endpoint.updatedAt = now;
